@@ -1,0 +1,294 @@
+"""Every email grantflow sends: a named message type, rendered from templates, sent once.
+
+Exactly once as the recipient sees it: an outbox row keyed by
+``<workflow id>/<purpose>/<recipient>`` is written before the SMTP transaction and marked
+``sent`` after it, so a retried activity or a replayed workflow skips what went out. Should
+the worker die between the SMTP ``250`` and the mark, the retry sends the same message again
+with the same ``Message-ID`` (derived from the key), which mail clients show once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from jinja2 import TemplateError, TemplateNotFound
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from grantflow.formatting import template_environment
+from grantflow.settings import Settings
+from models.messages import Attachment, DeliveryReport, EmailBatch, Recipient, Rejection
+from models.orm import Document, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+RECIPIENT_REJECTED = "RecipientRejected"
+"""ApplicationError type: the SMTP server refused an address for good (5xx)."""
+
+
+def idempotency_key(workflow_id: str, purpose: str, recipient: str) -> str:
+    return f"{workflow_id}/{purpose}/{recipient.strip().lower()}"
+
+
+def message_id(key: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2] or "grantflow.local"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class EmailRenderer:
+    """``templates/email/<language>/<type>.{subject,txt,html}`` → subject, text, HTML."""
+
+    def __init__(self) -> None:
+        self.environment = template_environment("email")
+
+    def render(self, message_type: str, language: str, context: dict[str, Any]) -> RenderedEmail:
+        def part(suffix: str) -> str:
+            name = f"{language}/{message_type}.{suffix}"
+            return self.environment.get_template(name).render(context)
+
+        try:
+            subject = re.sub(r"\s+", " ", part("subject")).strip()
+            return RenderedEmail(subject=subject, text=part("txt"), html=part("html"))
+        except TemplateNotFound as error:
+            raise ApplicationError(
+                f"No email template {error.name!r} for message type {message_type!r}",
+                type="UnknownMessageType",
+                non_retryable=True,
+            ) from error
+        except TemplateError as error:
+            raise ApplicationError(
+                f"Email template for {message_type!r} ({language}) failed: {error}",
+                type="TemplateError",
+                non_retryable=True,
+            ) from error
+
+
+class Mailer:
+    """SMTP connections as the settings describe them (plain, STARTTLS or TLS, optional login)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @asynccontextmanager
+    async def connect(self):  # type: ignore[no-untyped-def]
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_tls == "tls",
+            start_tls=True if s.smtp_tls == "starttls" else False,
+            timeout=s.smtp_timeout_seconds,
+        )
+        await client.connect()
+        try:
+            if s.smtp_user:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                await client.login(s.smtp_user, password)
+            yield client
+        finally:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
+
+
+class NotificationActivities:
+    """The notifications activity, built in ``worker.py`` with its collaborators."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        mailer: Mailer,
+        renderer: EmailRenderer,
+        documents_dir: Path,
+        sender: str,
+        batch_size: int = 100,
+    ) -> None:
+        self.sessions = sessions
+        self.mailer = mailer
+        self.renderer = renderer
+        self.documents_dir = documents_dir
+        self.sender = sender
+        self.batch_size = batch_size
+
+    @activity.defn(name="send_emails")
+    async def send_emails(self, batch: EmailBatch) -> DeliveryReport:
+        """Send ``batch`` once per recipient; refused addresses end in a non-retryable error."""
+        report = DeliveryReport()
+        pending: list[tuple[OutboxMessage, EmailMessage]] = []
+        async with self.sessions() as session:
+            for recipient in batch.recipients:
+                rendered = self.renderer.render(
+                    batch.message_type, batch.language, self._context(batch, recipient)
+                )
+                row = await self._outbox_row(session, batch, recipient, rendered.subject)
+                if row.status == "sent":
+                    report.already_sent.append(recipient.email)
+                elif row.status == "rejected":
+                    report.rejected.append(Rejection(email=recipient.email, reason=row.error or ""))
+                else:
+                    message = await self._message(session, batch, recipient, rendered, row)
+                    pending.append((row, message))
+            await session.commit()
+
+            for start in range(0, len(pending), self.batch_size):
+                await self._deliver(session, pending[start : start + self.batch_size], report)
+
+        log.info(
+            "%s: %d sent, %d already sent, %d rejected (%s)",
+            batch.message_type, len(report.sent), len(report.already_sent),
+            len(report.rejected), batch.purpose,
+        )  # fmt: skip
+        if report.rejected:
+            raise ApplicationError(
+                f"{len(report.rejected)} of {len(batch.recipients)} addresses were refused "
+                f"for {batch.message_type}",
+                report.model_dump(mode="json"),
+                type=RECIPIENT_REJECTED,
+                non_retryable=True,
+            )
+        return report
+
+    async def _deliver(
+        self,
+        session: AsyncSession,
+        items: list[tuple[OutboxMessage, EmailMessage]],
+        report: DeliveryReport,
+    ) -> None:
+        """One SMTP connection for ``items``; each message's state is committed on its own."""
+        if not items:
+            return
+        async with self.mailer.connect() as smtp:
+            for row, message in items:
+                row.attempts += 1
+                try:
+                    await smtp.send_message(message)
+                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as e:
+                    code, text = _response(e)
+                    if code < 500:
+                        await session.commit()
+                        raise  # temporary (4xx): Temporal retries the activity with backoff
+                    row.status, row.error = "rejected", f"{code} {text}"
+                    report.rejected.append(Rejection(email=row.recipient, reason=row.error))
+                    if smtp.is_connected:
+                        await smtp.rset()
+                else:
+                    row.status, row.sent_at, row.error = "sent", datetime.now(UTC), None
+                    report.sent.append(row.recipient)
+                await session.commit()
+                if activity.in_activity():
+                    activity.heartbeat(len(report.sent))
+
+    def _context(self, batch: EmailBatch, recipient: Recipient) -> dict[str, Any]:
+        return {
+            **batch.context,
+            **recipient.context,
+            "language": batch.language,
+            "recipient": {"email": recipient.email, "name": recipient.name},
+        }
+
+    async def _outbox_row(
+        self, session: AsyncSession, batch: EmailBatch, recipient: Recipient, subject: str
+    ) -> OutboxMessage:
+        key = idempotency_key(batch.workflow_id, batch.purpose, recipient.email)
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+        )
+        if row is not None:
+            return row
+        row = OutboxMessage(
+            idempotency_key=key,
+            workflow_id=batch.workflow_id,
+            purpose=batch.purpose,
+            message_type=batch.message_type,
+            recipient=recipient.email,
+            subject=subject,
+            message_id=message_id(key, self.sender),
+            status="pending",
+            attempts=0,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # the same key written concurrently: use that row
+            row = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+            )
+            assert row is not None
+        return row
+
+    async def _message(
+        self,
+        session: AsyncSession,
+        batch: EmailBatch,
+        recipient: Recipient,
+        rendered: RenderedEmail,
+        row: OutboxMessage,
+    ) -> EmailMessage:
+        sender_name = batch.context.get("sender_name")
+        message = EmailMessage()
+        message["From"] = formataddr((sender_name, self.sender)) if sender_name else self.sender
+        message["To"] = (
+            formataddr((recipient.name, recipient.email)) if recipient.name else (recipient.email)
+        )
+        if reply_to := batch.context.get("reply_to"):
+            message["Reply-To"] = reply_to
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Message-ID"] = row.message_id
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Grantflow-Type"] = batch.message_type
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        for attachment in [*batch.attachments, *recipient.attachments]:
+            content = await self._attachment_bytes(session, attachment)
+            maintype, _, subtype = attachment.media_type.partition("/")
+            subtype, _, params = subtype.partition(";")
+            extra = {"params": dict([params.strip().split("=", 1)])} if "=" in params else {}
+            message.add_attachment(
+                content, maintype=maintype, subtype=subtype.strip(),
+                filename=attachment.filename, **extra,
+            )  # fmt: skip
+        return message
+
+    async def _attachment_bytes(self, session: AsyncSession, attachment: Attachment) -> bytes:
+        if attachment.text is not None:
+            return attachment.text.encode("utf-8")
+        document = await session.get(Document, attachment.document_id)
+        if document is None:
+            raise ApplicationError(
+                f"Attachment {attachment.filename!r}: document {attachment.document_id} not found",
+                type="MissingDocument",
+                non_retryable=True,
+            )
+        return (self.documents_dir / document.path).read_bytes()
+
+
+def _response(error: aiosmtplib.SMTPException) -> tuple[int, str]:
+    """The SMTP code and text of a refusal (the first refused recipient's, if several)."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        first = error.recipients[0]
+        return first.code, first.message
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return error.code, error.message
+    return 451, str(error)

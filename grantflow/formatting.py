@@ -1,0 +1,79 @@
+"""Dates and amounts the way a German (or English) letter writes them; Jinja2 filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+MONTHS = {
+    "de": [
+        "Januar", "Februar", "März", "April", "Mai", "Juni",
+        "Juli", "August", "September", "Oktober", "November", "Dezember",
+    ],
+    "en": [
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ],
+}  # fmt: skip
+
+
+def _as_date(value: date | datetime | str) -> date | datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return value
+
+
+def format_date(value: date | datetime | str, language: str = "de", style: str = "short") -> str:
+    """``06.03.2020`` / ``6 March 2020``; ``style='long'`` gives ``6. März 2020`` in German."""
+    day = _as_date(value)
+    if language == "de":
+        if style == "long":
+            return f"{day.day}. {MONTHS['de'][day.month - 1]} {day.year}"
+        return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return f"{day.day} {MONTHS['en'][day.month - 1]} {day.year}"
+
+
+def format_datetime(
+    value: datetime | str, language: str = "de", timezone: str | None = None
+) -> str:
+    """``06.03.2020, 23:59 Uhr`` / ``6 March 2020, 23:59``, in the programme's time zone."""
+    moment = _as_date(value)
+    assert isinstance(moment, datetime)
+    if timezone and moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(timezone))
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"
+    suffix = " Uhr" if language == "de" else ""
+    return f"{format_date(moment, language)}, {clock}{suffix}"
+
+
+def format_money(
+    amount: Decimal | float | int | str, language: str = "de", currency: str = "EUR"
+) -> str:
+    """``40.000,00 €`` / ``€40,000.00``."""
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    text = f"{value:,.2f}"
+    symbol = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}.get(currency, currency)
+    if language == "de":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+        return f"{text} {symbol}"
+    return f"{symbol}{text}" if len(symbol) == 1 else f"{symbol} {text}"
+
+
+def template_environment(subfolder: str) -> Environment:
+    """A Jinja2 environment over ``templates/<subfolder>``: autoescaped HTML, strict variables."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES / subfolder),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    return environment

@@ -1,0 +1,327 @@
+"""The programme definition file (``programmes/*.yaml``), as ``spec/programme-format.md`` binds it.
+
+Structural rules live on the fields; rules that relate fields to each other live in
+``cross_field_problems`` so that a validator can report all of them at once, with their paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9-]{3,60}$")]
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
+Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+Days = list[PositiveInt]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a definition must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class ApplicantType(StrEnum):
+    municipality = "municipality"
+    district = "district"
+    administrative_association = "administrative_association"
+    association = "association"
+    foundation = "foundation"
+    company = "company"
+
+
+PUBLIC_APPLICANT_TYPES = frozenset(
+    {ApplicantType.municipality, ApplicantType.district, ApplicantType.administrative_association}
+)
+"""Public bodies: their application needs a council resolution."""
+
+
+class Person(Strict):
+    name: str = Field(min_length=1)
+    email: EmailStr
+
+
+class Organiser(Strict):
+    name: str = Field(min_length=1)
+    email: EmailStr
+    address: str = Field(min_length=1)
+    managers: list[Person] = Field(min_length=1)
+
+
+class Funding(Strict):
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    form: Literal["process_support", "grant"]
+    max_per_participant: Amount
+    total_budget: Amount
+    allow_partial: bool = False
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from error
+    return name
+
+
+class Timeline(Strict):
+    publication: datetime
+    application_deadline: datetime
+    jury_deadline: datetime
+    acceptance_period_days: PositiveInt
+    support_start: date
+    support_duration_months: PositiveInt
+    closing_meeting: datetime
+
+    @field_validator("support_start", mode="before")
+    @classmethod
+    def _date_only(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            raise ValueError("must be a date without time, e.g. 2020-05-01")
+        return value
+
+
+class Reminders(Strict):
+    application_deadline_days_before: Days = Field(default_factory=list)
+    jury_deadline_days_before: Days = Field(default_factory=list)
+    report_due_days_before: Days = Field(default_factory=list)
+    report_overdue_days_after: Days = Field(default_factory=list)
+    escalate_after_days: PositiveInt | None = None
+    meeting_days_before: Days = Field(default_factory=list)
+
+
+class Milestone(Strict):
+    key: Key
+    title: str = Field(min_length=1)
+    month: PositiveInt
+    report: bool = True
+    grace_days: int = Field(default=7, ge=0, description="Days after the due date before digests")
+
+
+class Criterion(Strict):
+    key: Key
+    title: str = Field(min_length=1)
+    weight: Annotated[Decimal, Field(gt=0)]
+    max: PositiveInt
+
+
+class Moderator(Person):
+    capacity: PositiveInt
+
+
+class ClosingMeeting(Strict):
+    title: str = Field(min_length=1)
+    venue: str = Field(min_length=1)
+    duration_hours: Annotated[Decimal, Field(gt=0, le=24)]
+
+
+def _unique(attribute: str) -> Callable[[list[Any]], list[Any]]:
+    def check(items: list[Any]) -> list[Any]:
+        seen: set[Any] = set()
+        for item in items:
+            value = getattr(item, attribute) if attribute else item
+            value = value.lower() if isinstance(value, str) else value
+            if value in seen:
+                raise ValueError(f"{attribute or 'entry'} {value!r} appears twice")
+            seen.add(value)
+        return items
+
+    return check
+
+
+class Programme(Strict):
+    """One edition of a funding programme: everything that differs between programmes."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    edition: PositiveInt
+    language: Literal["de", "en"]
+    timezone: Annotated[str, AfterValidator(_zone)]
+    reference_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9]{2,12}$",
+        description="Prefix of application references; default from id and edition year",
+    )
+    organiser: Organiser
+    funding: Funding
+    seats: PositiveInt
+    eligible_applicant_types: Annotated[
+        list[ApplicantType], Field(min_length=1), AfterValidator(_unique(""))
+    ]
+    timeline: Timeline
+    reminders: Reminders = Field(default_factory=Reminders)
+    milestones: Annotated[list[Milestone], AfterValidator(_unique("key"))] = Field(
+        default_factory=list
+    )
+    criteria: Annotated[list[Criterion], Field(min_length=1), AfterValidator(_unique("key"))]
+    reviews_per_application: PositiveInt | Literal["all"]
+    jury: Annotated[list[Person], Field(min_length=1), AfterValidator(_unique("email"))]
+    moderators: Annotated[list[Moderator], AfterValidator(_unique("email"))] = Field(
+        default_factory=list
+    )
+    announcement_list: Annotated[list[EmailStr], AfterValidator(_unique(""))] = Field(
+        default_factory=list
+    )
+    closing_meeting: ClosingMeeting
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Programme:
+        problems = cross_field_problems(self)
+        if problems:
+            raise PydanticCustomError(
+                "cross_field",
+                "{summary}",
+                {"summary": "; ".join(f"{p}: {m}" for p, m in problems), "problems": problems},
+            )
+        return self
+
+    # --- derived values -------------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the programme's zone; a naive datetime is read as local time."""
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=self.zone)
+        return moment.astimezone(self.zone)
+
+    @property
+    def support_end(self) -> date:
+        return add_months(self.timeline.support_start, self.timeline.support_duration_months)
+
+    def milestone_due(self, milestone: Milestone) -> datetime:
+        """Due at ``support_start + month``, end of that day is not implied: 00:00 local time."""
+        day = add_months(self.timeline.support_start, milestone.month)
+        return datetime.combine(day, time(0, 0), tzinfo=self.zone)
+
+    @property
+    def references(self) -> str:
+        """Prefix of application references, e.g. ``INT2020``."""
+        if self.reference_prefix:
+            return self.reference_prefix
+        word = "".join(c for c in self.id.split("-")[0].upper() if c.isalnum())[:8] or "APP"
+        return f"{word[:3]}{self.local(self.timeline.publication).year}"
+
+    @property
+    def jury_size_per_application(self) -> int:
+        return (
+            len(self.jury)
+            if self.reviews_per_application == "all"
+            else int(self.reviews_per_application)
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months later; the day is clipped to the month's length (31 Jan + 1 → 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(day.day, (next_month - timedelta(days=1)).day))
+
+
+Problem = tuple[str, str]
+
+
+def cross_field_problems(p: Any) -> list[Problem]:
+    """Rules between fields. ``p`` may be a partly parsed programme: absent parts are skipped."""
+    problems: list[Problem] = []
+    timeline = getattr(p, "timeline", None)
+    timezone = getattr(p, "timezone", None)
+    if timeline is not None and timezone is not None:
+        problems += _timeline_problems(timeline, ZoneInfo(timezone))
+    milestones = getattr(p, "milestones", None)
+    if timeline is not None and milestones:
+        for index, milestone in enumerate(milestones):
+            if milestone.month > timeline.support_duration_months:
+                problems.append(
+                    (
+                        f"milestones[{index}].month",
+                        f"month {milestone.month} is after the end of support "
+                        f"(timeline.support_duration_months is {timeline.support_duration_months})",
+                    )
+                )
+    funding, seats = getattr(p, "funding", None), getattr(p, "seats", None)
+    if funding is not None:
+        if funding.total_budget < funding.max_per_participant:
+            problems.append(
+                (
+                    "funding.total_budget",
+                    f"{funding.total_budget} is less than funding.max_per_participant "
+                    f"({funding.max_per_participant})",
+                )
+            )
+        elif seats is not None and not funding.allow_partial:
+            needed = funding.max_per_participant * seats
+            if funding.total_budget < needed:
+                problems.append(
+                    (
+                        "funding.total_budget",
+                        f"{funding.total_budget} is less than seats × max_per_participant ({needed}); "
+                        "set funding.allow_partial: true to select fewer participants",
+                    )
+                )
+    reviews, jury = getattr(p, "reviews_per_application", None), getattr(p, "jury", None)
+    if isinstance(reviews, int) and jury is not None and reviews > len(jury):
+        problems.append(
+            (
+                "reviews_per_application",
+                f"{reviews} reviews per application need at least {reviews} jury members, "
+                f"the definition has {len(jury)}",
+            )
+        )
+    moderators = getattr(p, "moderators", None)
+    if funding is not None and funding.form == "process_support" and moderators is not None:
+        capacity = sum(m.capacity for m in moderators)
+        if not moderators:
+            problems.append(("moderators", "process_support needs at least one moderator"))
+        elif seats is not None and capacity < seats:
+            problems.append(
+                (
+                    "moderators",
+                    f"total capacity {capacity} is less than seats ({seats})",
+                )
+            )
+    return problems
+
+
+def _timeline_problems(t: Timeline, zone: ZoneInfo) -> list[Problem]:
+    def at(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+    support_start = datetime.combine(t.support_start, time(0, 0), tzinfo=zone)
+    support_end = datetime.combine(
+        add_months(t.support_start, t.support_duration_months), time(0, 0), tzinfo=zone
+    )
+    order = [
+        ("timeline.application_deadline", at(t.application_deadline),
+         "timeline.publication", at(t.publication)),
+        ("timeline.jury_deadline", at(t.jury_deadline),
+         "timeline.application_deadline", at(t.application_deadline)),
+        ("timeline.support_start", support_start, "timeline.jury_deadline", at(t.jury_deadline)),
+        ("timeline.closing_meeting", at(t.closing_meeting),
+         "the end of support", support_end),
+    ]  # fmt: skip
+    return [
+        (field, f"must be after {other} ({earlier.isoformat()})")
+        for field, later, other, earlier in order
+        if later <= earlier
+    ]

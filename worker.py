@@ -1,0 +1,100 @@
+"""The grantflow worker: every workflow and activity, with their dependencies built once.
+
+Run ``python worker.py`` (or let ``make run`` start it). SIGTERM/SIGINT finish running
+activities (up to the graceful-shutdown timeout) and then stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.documents import DocumentActivities, PdfRenderer
+from activities.notifications import EmailRenderer, Mailer, NotificationActivities
+from grantflow import db
+from grantflow.settings import Settings, get_settings
+from grantflow.temporal import connect
+from workflows.delivery_check import DeliveryCheckWorkflow
+
+log = logging.getLogger("grantflow.worker")
+
+WORKFLOWS: Sequence[type] = [DeliveryCheckWorkflow]
+
+
+def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) -> list[Any]:
+    """The activity functions, as methods of objects that hold their collaborators."""
+    documents = DocumentActivities(
+        sessions=sessions, renderer=PdfRenderer(pdf_executor), documents_dir=settings.documents_dir
+    )
+    notifications = NotificationActivities(
+        sessions=sessions,
+        mailer=Mailer(settings),
+        renderer=EmailRenderer(),
+        documents_dir=settings.documents_dir,
+        sender=settings.smtp_sender,
+        batch_size=settings.smtp_batch_size,
+    )
+    return [documents.render_document, notifications.send_emails]
+
+
+def build_worker(
+    client: Client, settings: Settings, sessions: Any, pdf_executor: Executor
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(settings, sessions, pdf_executor),
+        graceful_shutdown_timeout=timedelta(seconds=30),
+    )
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    """Run a worker until ``stop`` is set; refuse to start on an un-migrated database."""
+    async with AsyncExitStack() as stack:
+        engine = db.create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await db.ensure_migrated(engine)
+        client = await connect(settings)
+        pdf_pool = ProcessPoolExecutor(
+            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        stack.callback(pdf_pool.shutdown, wait=True, cancel_futures=True)
+        worker = build_worker(client, settings, db.session_factory(engine), pdf_pool)
+        for name, value in settings.safe_summary().items():
+            log.info("worker %s: %s", name, value)
+        async with worker:
+            log.info("worker running on task queue %r; Ctrl-C to stop", settings.task_queue)
+            await stop.wait()
+            log.info("worker stopping: finishing running activities")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(get_settings(), stop)
+
+    try:
+        asyncio.run(serve())
+    except db.DatabaseNotReady as error:
+        log.error("%s", error)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
