@@ -30,8 +30,8 @@ app.add_typer(programme_app, name="programme")
 app.add_typer(db_app, name="db")
 app.add_typer(mail_app, name="mail")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 INVALID = 2
 """Exit code for input that cannot be used (a definition, an application, arguments)."""
@@ -73,9 +73,8 @@ def db_upgrade(revision: str = "head") -> None:
     """Migrate the database (GRANTFLOW_DATABASE_URL) to the newest schema."""
     url = get_settings().database_url
     db.upgrade(url, revision)
-    out.print(
-        f"[green]✓[/green] database at revision {db.head_revision() if revision == 'head' else revision}"
-    )
+    shown = db.head_revision() if revision == "head" else revision
+    out.print(f"[green]✓[/green] database at revision {shown}")
 
 
 @db_app.command("downgrade")

@@ -30,7 +30,7 @@ class MailFolderHandler:
         self.rejected_domains = rejected_domains
         mail_dir.mkdir(parents=True, exist_ok=True)
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if address.rpartition("@")[2].lower() in self.rejected_domains:
@@ -38,7 +38,7 @@ class MailFolderHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         self.store(envelope)

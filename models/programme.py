@@ -275,7 +275,8 @@ def cross_field_problems(p: Any) -> list[Problem]:
                 problems.append(
                     (
                         "funding.total_budget",
-                        f"{funding.total_budget} is less than seats × max_per_participant ({needed}); "
+                        f"{funding.total_budget} is less than seats × max_per_participant "
+                        f"({needed}); "
                         "set funding.allow_partial: true to select fewer participants",
                     )
                 )

@@ -32,7 +32,7 @@ class CountingHandler(MailFolderHandler):
         super().__init__(mail_dir)
         self.sessions = 0
 
-    async def handle_EHLO(  # noqa: N802
+    async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list
     ) -> list:
         self.sessions += 1
