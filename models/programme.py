@@ -94,7 +94,7 @@ class Timeline(Strict):
     @field_validator("support_start", mode="before")
     @classmethod
     def _date_only(cls, value: Any) -> Any:
-        if isinstance(value, datetime):
+        if isinstance(value, datetime) or (isinstance(value, str) and ":" in value):
             raise ValueError("must be a date without time, e.g. 2020-05-01")
         return value
 
