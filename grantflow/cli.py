@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +102,68 @@ def db_check() -> None:
     except db.DatabaseNotReady as error:
         raise fail(str(error)) from None
     out.print(f"[green]✓[/green] database schema at {db.head_revision()}")
+
+
+@app.command("dev")
+def dev() -> None:
+    """Run the local stack in the foreground: Temporal dev server + UI, SMTP catcher, worker."""
+    from grantflow import stack
+
+    try:
+        stack.main(get_settings())
+    except (RuntimeError, db.DatabaseNotReady) as error:
+        raise fail(str(error)) from None
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run only the worker (against GRANTFLOW_TEMPORAL_ADDRESS)."""
+    import worker
+
+    worker.main()
+
+
+@mail_app.command("check")
+def mail_check(
+    to: Annotated[str, typer.Option(help="Address to send the test message to.")],
+    language: Annotated[str, typer.Option(help="de or en")] = "de",
+    letter: Annotated[bool, typer.Option(help="Attach a test letter (PDF).")] = True,
+) -> None:
+    """Send one test message through Temporal, the worker and SMTP, like every real email."""
+    from temporalio.client import WorkflowFailureError
+
+    from grantflow.temporal import connect
+    from workflows.delivery_check import DeliveryCheck, DeliveryCheckWorkflow
+
+    settings = get_settings()
+    try:
+        check = DeliveryCheck(to=to, language=language, with_letter=letter)
+    except ValueError as error:
+        raise fail(f"--language: must be de or en ({error.__class__.__name__})", INVALID) from None
+
+    async def send():  # type: ignore[no-untyped-def]
+        client = await connect(settings)
+        return await client.execute_workflow(
+            DeliveryCheckWorkflow.run,
+            check,
+            id=f"delivery-check-{uuid.uuid4().hex[:12]}",
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(minutes=5),
+        )
+
+    try:
+        report = asyncio.run(send())
+    except RuntimeError as error:
+        raise fail(f"Cannot reach Temporal at {settings.temporal_address}: {error}") from None
+    except WorkflowFailureError as error:
+        raise fail(f"The delivery check failed: {error.cause}") from None
+    for rejection in report.rejected:
+        err.print(f"[red]✗[/red] refused: {escape(rejection.email)} ({escape(rejection.reason)})")
+    if report.rejected:
+        raise typer.Exit(1)
+    out.print(
+        f"[green]✓[/green] sent to {escape(to)} via {settings.smtp_host}:{settings.smtp_port}"
+    )
 
 
 if __name__ == "__main__":

