@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import signal
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.documents import DocumentActivities, PdfRenderer
+from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
 from grantflow import db
 from grantflow.settings import Settings, get_settings
@@ -66,9 +65,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(engine.dispose)
         await db.ensure_migrated(engine)
         client = await connect(settings)
-        pdf_pool = ProcessPoolExecutor(
-            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn")
-        )
+        pdf_pool = process_pool(settings.pdf_workers)
         stack.callback(pdf_pool.shutdown, wait=True, cancel_futures=True)
         worker = build_worker(client, settings, db.session_factory(engine), pdf_pool)
         for name, value in settings.safe_summary().items():

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.documents import document_path
 from grantflow.formatting import template_environment
 from grantflow.settings import Settings
 from models.messages import Attachment, DeliveryReport, EmailBatch, Recipient, Rejection
@@ -281,7 +282,7 @@ class NotificationActivities:
                 type="MissingDocument",
                 non_retryable=True,
             )
-        return (self.documents_dir / document.path).read_bytes()
+        return document_path(self.documents_dir, document.path).read_bytes()
 
 
 def _response(error: aiosmtplib.SMTPException) -> tuple[int, str]:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     portal_base_url: str = "http://localhost:8000"
     link_secret: SecretStr = SecretStr("change-me-in-production")
 
+    def __repr_args__(self):  # type: ignore[no-untyped-def]
+        """The database URL may carry a password: show it masked, like the SecretStr fields."""
+        for name, value in super().__repr_args__():
+            yield name, _without_password(value) if name == "database_url" else value
+
     def safe_summary(self) -> dict[str, str]:
         """Where grantflow connects to, for logs: no secrets, no credentials."""
         return {

@@ -1,0 +1,83 @@
+"""`make run`'s stack as a person uses it: start, check mail, Ctrl-C, nothing left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grantflow.mailcatcher import read_mailbox
+from tests.conftest import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_line(process: subprocess.Popen, needle: str, seconds: float) -> str:
+    seen = ""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        seen += line
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} not printed within {seconds}s:\n{seen}")
+
+
+def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
+    temporal, ui, smtp = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "GRANTFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}",
+        "GRANTFLOW_TEMPORAL_UI_PORT": str(ui),
+        "GRANTFLOW_SMTP_PORT": str(smtp),
+        "GRANTFLOW_TASK_QUEUE": "grantflow-stack-test",
+    }
+    stack = subprocess.Popen(
+        [str(BIN / "grantflow"), "dev"],
+        cwd=tmp_path, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        banner = wait_for_line(stack, "Try ", seconds=90)
+        assert f"http://127.0.0.1:{ui}" in banner
+        assert f"127.0.0.1:{smtp}" in banner and ".grantflow/mail" in banner
+        assert port_open(ui) and port_open(temporal)
+
+        attributes = subprocess.run(
+            [str(BIN / "temporal"), "operator", "search-attribute", "list",
+             "--address", f"127.0.0.1:{temporal}"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        for name in ("GrantProgramme", "GrantPhase", "GrantParticipant"):
+            assert name in attributes
+
+        check = subprocess.run(
+            [str(BIN / "grantflow"), "mail", "check", "--to", "test@gemeinde.example"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr
+        (mail,) = read_mailbox(tmp_path / ".grantflow" / "mail")
+        assert mail["To"] == "test@gemeinde.example"
+        assert (tmp_path / ".grantflow" / "temporal.db").exists()
+    finally:
+        stack.send_signal(signal.SIGINT)
+        try:
+            rest, _ = stack.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            stack.kill()
+            raise
+    assert stack.returncode == 0, rest
+    assert "stopped" in rest
+    assert not port_open(temporal) and not port_open(ui) and not port_open(smtp)
