@@ -272,6 +272,13 @@ def test_worker_starts_after_migration_and_temporal_setup(compose: dict[str, Any
     assert services(compose)["worker"]["command"] == ["python", "worker.py"]
 
 
+def test_documents_live_on_a_named_volume(compose: dict[str, Any]) -> None:
+    worker = services(compose)["worker"]
+    documents_dir = environment_of(worker)[PREFIX + "DOCUMENTS_DIR"]
+    assert f"documents:{documents_dir}" in worker["volumes"]
+    assert "documents" in compose["volumes"]
+
+
 def test_database_url_matches_the_read_model_service(compose: dict[str, Any]) -> None:
     url = urlsplit(environment_of(services(compose)["worker"])[PREFIX + "DATABASE_URL"] or "")
     postgres = environment_of(services(compose)[url.hostname or ""])
