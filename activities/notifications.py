@@ -98,6 +98,7 @@ class Mailer:
             port=s.smtp_port,
             use_tls=s.smtp_tls == "tls",
             start_tls=True if s.smtp_tls == "starttls" else False,
+            cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
             timeout=s.smtp_timeout_seconds,
         )
         await client.connect()

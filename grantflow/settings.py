@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None
     smtp_sender: str = "grantflow@localhost"
     smtp_timeout_seconds: float = 30.0
     smtp_batch_size: int = Field(default=100, ge=1)

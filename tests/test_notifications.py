@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import SecretStr
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
@@ -228,3 +229,67 @@ async def test_catcher_and_outbox_survive_a_restart(settings, sessions):
     assert later.sent == ["b@gemeinde.example"]
     files = sorted(settings.mail_dir.glob("*.eml"))
     assert len(files) == 2 and before in files and before.read_bytes() == content
+
+
+@pytest.fixture
+def tls_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (key, cert)."""
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return key, cert
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_tls_and_login_from_settings(settings, sessions, tls_certificate, mode):
+    """A relay that demands TLS and a login, as a production relay does."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    key, cert = tls_certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, data) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"relay-secret")
+
+    # aiosmtpd does not see implicit TLS as TLS for its AUTH rule, so only STARTTLS sets it
+    tls = (
+        {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        if mode == "starttls"
+        else {"ssl_context": context, "auth_require_tls": False}
+    )
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(
+        MailFolderHandler(settings.mail_dir), hostname="127.0.0.1", port=settings.smtp_port,
+        authenticator=authenticator, auth_required=True, **tls,
+    )  # fmt: skip
+    if mode == "tls":  # the readiness probe of aiosmtpd cannot speak implicit TLS
+        controller.ready_timeout = 1
+    secured = settings.model_copy(
+        update={
+            "smtp_tls": mode,
+            "smtp_user": "grantflow",
+            "smtp_password": SecretStr("relay-secret"),
+            "smtp_ca_file": cert,
+        }
+    )
+    controller.start()
+    try:
+        report = await activities_for(secured, sessions).send_emails(batch("a@gemeinde.example"))
+    finally:
+        controller.stop()
+    assert report.sent == ["a@gemeinde.example"]
+    assert logins == [("grantflow", "relay-secret")]
+    assert len(read_mailbox(settings.mail_dir)) == 1
