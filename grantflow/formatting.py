@@ -23,6 +23,31 @@ MONTHS = {
 }  # fmt: skip
 
 
+APPLICANT_TYPES = {
+    "de": {
+        "municipality": "Gemeinde/Stadt",
+        "district": "Landkreis",
+        "administrative_association": "Gemeindeverwaltungsverband",
+        "association": "Verein",
+        "foundation": "Stiftung",
+        "company": "Unternehmen",
+    },
+    "en": {
+        "municipality": "Municipality",
+        "district": "District",
+        "administrative_association": "Administrative association",
+        "association": "Association",
+        "foundation": "Foundation",
+        "company": "Company",
+    },
+}
+
+
+def format_applicant_type(value: str, language: str = "de") -> str:
+    """``municipality`` → ``Gemeinde/Stadt``."""
+    return APPLICANT_TYPES[language].get(str(value), str(value))
+
+
 def _as_date(value: date | datetime | str) -> date | datetime:
     if isinstance(value, str):
         return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
