@@ -90,7 +90,6 @@ class Application(Base):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("programme_id", "reference", name="uq_applications_reference"),
-        UniqueConstraint("programme_id", "organisation_id", name="uq_applications_organisation"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -127,6 +126,19 @@ class JuryMember(Base):
     programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), index=True)
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(String(320))
+
+
+class JuryAssignment(Base):
+    __tablename__ = "jury_assignments"
+    __table_args__ = (
+        UniqueConstraint("jury_member_id", "application_id", name="uq_jury_assignments_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jury_member_id: Mapped[int] = mapped_column(ForeignKey("jury_members.id"))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Conflict(Base):

@@ -90,6 +90,9 @@ class Timeline(Strict):
     support_start: date
     support_duration_months: PositiveInt
     closing_meeting: datetime
+    formal_check_days: int = Field(
+        default=3, ge=0, description="Review window after the deadline before the jury starts"
+    )
 
     @field_validator("support_start", mode="before")
     @classmethod
@@ -106,6 +109,34 @@ class Reminders(Strict):
     report_overdue_days_after: Days = Field(default_factory=list)
     escalate_after_days: PositiveInt | None = None
     meeting_days_before: Days = Field(default_factory=list)
+
+
+class RequiredAttachment(Strict):
+    kind: str = Field(min_length=1)
+    applicant_types: list[ApplicantType] | None = Field(
+        default=None, description="Only for these applicant types; all when absent"
+    )
+
+
+class EligibilityRules(Strict):
+    """Formal check rules beyond the spec's built-in ones (type, cap, council resolution)."""
+
+    required_fields: list[str] = Field(
+        default_factory=list, description="Dotted paths, e.g. applicant.population, goals"
+    )
+    required_attachments: list[RequiredAttachment] = Field(default_factory=list)
+
+    @field_validator("required_fields")
+    @classmethod
+    def _known_fields(cls, paths: list[str]) -> list[str]:
+        from models.application import OPTIONAL_FIELDS
+
+        unknown = [p for p in paths if p not in OPTIONAL_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown application field {unknown[0]!r}; one of {', '.join(OPTIONAL_FIELDS)}"
+            )
+        return paths
 
 
 class Milestone(Strict):
@@ -172,6 +203,10 @@ class Programme(Strict):
         default_factory=list
     )
     criteria: Annotated[list[Criterion], Field(min_length=1), AfterValidator(_unique("key"))]
+    eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
+    waitlist_size: int | None = Field(
+        default=None, ge=0, description="Length of the waitlist; all other eligible when absent"
+    )
     reviews_per_application: PositiveInt | Literal["all"]
     jury: Annotated[list[Person], Field(min_length=1), AfterValidator(_unique("email"))]
     moderators: Annotated[list[Moderator], AfterValidator(_unique("email"))] = Field(
@@ -312,7 +347,10 @@ def _timeline_problems(t: Timeline, zone: ZoneInfo) -> list[Problem]:
     support_end = datetime.combine(
         add_months(t.support_start, t.support_duration_months), time(0, 0), tzinfo=zone
     )
+    review_end = at(t.application_deadline) + timedelta(days=t.formal_check_days)
     order = [
+        ("timeline.jury_deadline", at(t.jury_deadline),
+         "the formal check window (timeline.formal_check_days)", review_end),
         ("timeline.application_deadline", at(t.application_deadline),
          "timeline.publication", at(t.publication)),
         ("timeline.jury_deadline", at(t.jury_deadline),

@@ -270,7 +270,6 @@ def upgrade() -> None:
             name=op.f("fk_applications_programme_id_programmes"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_applications")),
-        sa.UniqueConstraint("programme_id", "organisation_id", name="uq_applications_organisation"),
         sa.UniqueConstraint("programme_id", "reference", name="uq_applications_reference"),
     )
     with op.batch_alter_table("applications", schema=None) as batch_op:
@@ -343,6 +342,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eligibility_results")),
         sa.UniqueConstraint("application_id", name=op.f("uq_eligibility_results_application_id")),
     )
+    op.create_table(
+        "jury_assignments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("jury_member_id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["applications.id"],
+            name=op.f("fk_jury_assignments_application_id_applications"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["jury_member_id"],
+            ["jury_members.id"],
+            name=op.f("fk_jury_assignments_jury_member_id_jury_members"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jury_assignments")),
+        sa.UniqueConstraint("jury_member_id", "application_id", name="uq_jury_assignments_pair"),
+    )
+    with op.batch_alter_table("jury_assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_jury_assignments_application_id"), ["application_id"], unique=False
+        )
+
     op.create_table(
         "participants",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -466,6 +490,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_participants_programme_id"))
 
     op.drop_table("participants")
+    with op.batch_alter_table("jury_assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jury_assignments_application_id"))
+
+    op.drop_table("jury_assignments")
     op.drop_table("eligibility_results")
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_decisions_programme_id"))

@@ -1,0 +1,175 @@
+"""The call's workflow messages: inputs, update payloads, carried state, status and result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from models.programme import Programme
+
+
+class Phase(StrEnum):
+    """Where a programme is; the value of the ``GrantPhase`` search attribute."""
+
+    SCHEDULED = "SCHEDULED"
+    OPEN = "OPEN"
+    FORMAL_CHECK = "FORMAL_CHECK"
+    JURY = "JURY"
+    DECISION = "DECISION"
+    ACCEPTANCE = "ACCEPTANCE"
+    SUPPORT = "SUPPORT"
+    MEETING = "MEETING"
+    CLOSED = "CLOSED"
+
+
+PHASE_WORDS = {
+    Phase.SCHEDULED: "Ausschreibung geplant",
+    Phase.OPEN: "Bewerbungsphase",
+    Phase.FORMAL_CHECK: "Formalprüfung",
+    Phase.JURY: "Jurybewertung",
+    Phase.DECISION: "Auswahlentscheidung",
+    Phase.ACCEPTANCE: "Annahme der Förderzusagen",
+    Phase.SUPPORT: "Prozessbegleitung",
+    Phase.MEETING: "Netzwerktreffen",
+    Phase.CLOSED: "abgeschlossen",
+}
+
+
+# --- updates --------------------------------------------------------------------------------
+
+
+class SubmitApplication(BaseModel):
+    """An application form as sent by the portal or CLI; validated inside the workflow."""
+
+    form: dict[str, Any]
+
+
+class SubmitReceipt(BaseModel):
+    reference: str
+    submitted_at: datetime
+
+
+class WithdrawApplication(BaseModel):
+    reference: str
+    reason: str | None = None
+
+
+class ExtendDeadline(BaseModel):
+    new_deadline: datetime
+    reason: str = ""
+    actor: str = "programme management"
+
+
+class SetEligibility(BaseModel):
+    reference: str
+    eligible: bool
+    reason: str = Field(min_length=1)
+    actor: str = "programme management"
+
+
+class DeclareConflict(BaseModel):
+    member: str = Field(description="The jury member's email")
+    reference: str
+    reason: str | None = None
+
+
+class SubmitScore(BaseModel):
+    member: str = Field(description="The jury member's email")
+    reference: str
+    scores: dict[str, int]
+    comment: str | None = None
+
+
+class Move(BaseModel):
+    reference: str
+    to: Literal["selected", "waitlist"]
+    reason: str = Field(min_length=1)
+
+
+class ApproveSelection(BaseModel):
+    moves: list[Move] = Field(default_factory=list)
+    actor: str = "programme management"
+
+
+class AwardResponse(BaseModel):
+    reference: str
+    reason: str | None = None
+
+
+# --- state carried across continue-as-new -----------------------------------------------------
+
+
+class Entry(BaseModel):
+    """What the workflow keeps of one application: no body, no personal data."""
+
+    identity: str = Field(description="sha256 of normalised name + type, shortened")
+    type: str
+    amount: Decimal
+    status: Literal[
+        "submitted", "withdrawn", "eligible", "ineligible",
+        "selected", "waitlist", "rejected", "offered", "accepted", "declined", "lapsed",
+    ] = "submitted"  # fmt: skip
+    offer_deadline: datetime | None = None
+    moved_up: bool = False
+
+
+class CallState(BaseModel):
+    """Compact state of a call; survives continue-as-new."""
+
+    phase: Phase = Phase.SCHEDULED
+    deadline: datetime | None = None
+    next_number: int = 1
+    entries: dict[str, Entry] = Field(default_factory=dict)
+    rejected_at_intake: int = 0
+    reminders_sent: list[str] = Field(default_factory=list)
+    receipts_due: list[str] = Field(default_factory=list)
+    withdrawals_due: list[str] = Field(default_factory=list)
+    assignments: dict[str, list[int]] = Field(
+        default_factory=dict, description="reference → jury member indexes"
+    )
+    conflicts: dict[str, list[int]] = Field(default_factory=dict)
+    scores: dict[str, dict[int, Decimal]] = Field(
+        default_factory=dict, description="reference → member index → weighted total"
+    )
+    ranking: list[str] = Field(default_factory=list)
+    selected: list[str] = Field(default_factory=list)
+    waitlist: list[str] = Field(default_factory=list)
+    participants: list[str] = Field(default_factory=list)
+    undeliverable: list[str] = Field(default_factory=list, description="refused addresses")
+
+
+class ProgrammeInput(BaseModel):
+    programme: Programme
+    state: CallState | None = None
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+class ProgrammeStatus(BaseModel):
+    programme: str
+    phase: Phase
+    counts: dict[str, int]
+    next_deadline: datetime | None
+    next_deadline_label: str | None
+    details: str
+
+
+class RankedApplication(BaseModel):
+    reference: str
+    rank: int
+    score: Decimal
+    reviews: int
+    amount: Decimal
+
+
+class CallResult(BaseModel):
+    programme: str
+    participants: list[str]
+    declined: list[str]
+    moved_up: list[str]
+    counts: dict[str, int]
