@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.lookup import ApplicationLookup, postal_address
 from grantflow.formatting import TEMPLATES, template_environment
 from models.messages import DocumentRequest, Language, StoredDocument
 from models.orm import Document
@@ -201,11 +202,16 @@ class DocumentActivities:
     """The documents activity with its injected dependencies (built in ``worker.py``)."""
 
     def __init__(
-        self, sessions: async_sessionmaker, renderer: PdfRenderer, documents_dir: Path
+        self,
+        sessions: async_sessionmaker,
+        renderer: PdfRenderer,
+        documents_dir: Path,
+        lookup: ApplicationLookup | None = None,
     ) -> None:
         self.sessions = sessions
         self.renderer = renderer
         self.documents_dir = Path(documents_dir)
+        self.lookup = lookup or ApplicationLookup(sessions)
 
     @activity.defn(name="render_document")
     async def render_document(self, request: DocumentRequest) -> StoredDocument:
@@ -214,7 +220,7 @@ class DocumentActivities:
         if existing is not None:
             return existing
 
-        pdf, pages = await self.renderer.render_with_pages(request)
+        pdf, pages = await self.renderer.render_with_pages(await self._with_record(request))
         sha256 = hashlib.sha256(pdf).hexdigest()
         relative = PurePosixPath(
             _safe_name(request.programme_id), request.kind, f"{sha256[:20]}.pdf"
@@ -246,6 +252,17 @@ class DocumentActivities:
             return winner
         logger.info("stored document %s (%s, %d pages)", row.id, request.kind, pages)
         return _stored(row)
+
+    async def _with_record(self, request: DocumentRequest) -> DocumentRequest:
+        """Load the applications the document is about; address a letter to the only one."""
+        if not request.applications:
+            return request
+        views = await self.lookup.views(request.programme_id or "", request.applications)
+        letter = request.letter
+        if letter is not None and letter.recipient is None and len(views) == 1:
+            letter = letter.model_copy(update={"recipient": postal_address(views[0])})
+        context = {**request.context, "applications": views}
+        return request.model_copy(update={"context": context, "letter": letter})
 
     async def _find(self, key: str) -> StoredDocument | None:
         async with self.sessions() as session:

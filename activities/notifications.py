@@ -29,6 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.documents import document_path
+from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
 from grantflow.settings import Settings
 from models.messages import Attachment, DeliveryReport, EmailBatch, Recipient, Rejection
@@ -125,8 +126,10 @@ class NotificationActivities:
         documents_dir: Path,
         sender: str,
         batch_size: int = 100,
+        lookup: ApplicationLookup | None = None,
     ) -> None:
         self.sessions = sessions
+        self.lookup = lookup or ApplicationLookup(sessions)
         self.mailer = mailer
         self.renderer = renderer
         self.documents_dir = documents_dir
@@ -138,8 +141,9 @@ class NotificationActivities:
         """Send ``batch`` once per recipient; refused addresses end in a non-retryable error."""
         report = DeliveryReport()
         pending: list[tuple[OutboxMessage, EmailMessage]] = []
+        recipients = await self._addressed(batch)
         async with self.sessions() as session:
-            for recipient in batch.recipients:
+            for recipient in recipients:
                 rendered = self.renderer.render(
                     batch.message_type, batch.language, self._context(batch, recipient)
                 )
@@ -200,6 +204,25 @@ class NotificationActivities:
                 await session.commit()
                 if activity.in_activity():
                     activity.heartbeat(len(report.sent))
+
+    async def _addressed(self, batch: EmailBatch) -> list[Recipient]:
+        """Recipients with their address; applications are looked up in the record."""
+        references = [r.application for r in batch.recipients if r.application]
+        views = await self.lookup.views(batch.programme_id or "", references)
+        by_reference = {v["reference"]: v for v in views}
+        addressed = []
+        for recipient in batch.recipients:
+            if recipient.application:
+                found = by_reference[recipient.application]
+                recipient = recipient.model_copy(
+                    update={
+                        "email": recipient.email or found["contact"]["email"],
+                        "name": recipient.name or found["contact"]["name"],
+                        "context": {"application": found, **recipient.context},
+                    }
+                )
+            addressed.append(recipient)
+        return addressed
 
     def _context(self, batch: EmailBatch, recipient: Recipient) -> dict[str, Any]:
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Language = Literal["de", "en"]
 
@@ -21,7 +21,9 @@ class LetterHead(BaseModel):
 
     sender_name: str
     sender_address: str
-    recipient: Address
+    recipient: Address | None = Field(
+        default=None, description="Filled from the application when the document is about one"
+    )
     date: str  # ISO date, formatted by the template in the document's language
     reference: str | None = None
     subject: str
@@ -39,6 +41,10 @@ class DocumentRequest(BaseModel):
     reference: str | None = None
     letter: LetterHead | None = None
     context: dict[str, Any] = Field(default_factory=dict)
+    applications: list[str] = Field(
+        default_factory=list,
+        description="References loaded from the record into the context as 'applications'",
+    )
 
 
 class StoredDocument(BaseModel):
@@ -61,10 +67,22 @@ class Attachment(BaseModel):
 
 
 class Recipient(BaseModel):
-    email: str
+    """An address, or an application whose contact the activity looks up in the record.
+
+    Addressing by application keeps applicants' personal data out of workflow histories.
+    """
+
+    email: str | None = None
     name: str | None = None
+    application: str | None = Field(default=None, description="Reference, e.g. INT2020-0007")
     context: dict[str, Any] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _addressed(self) -> Recipient:
+        if not self.email and not self.application:
+            raise ValueError("a recipient needs an email or an application reference")
+        return self
 
 
 class EmailBatch(BaseModel):
@@ -74,6 +92,7 @@ class EmailBatch(BaseModel):
     """
 
     workflow_id: str
+    programme_id: str | None = Field(default=None, description="Needed for application recipients")
     purpose: str = Field(description="What this sending is for, e.g. 'receipt/INT2020-0007'")
     message_type: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     language: Language = "de"
