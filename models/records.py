@@ -1,0 +1,119 @@
+"""Arguments of the record activities: every state change of a programme, written to the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.application import ApplicationForm
+from models.call import Move, RankedApplication
+from models.programme import Programme
+
+
+class RegisterProgramme(BaseModel):
+    programme: Programme
+    at: datetime
+
+
+class PhaseRecord(BaseModel):
+    programme_id: str
+    phase: str
+    at: datetime
+
+
+class StoreApplication(BaseModel):
+    programme_id: str
+    reference: str
+    form: ApplicationForm
+    submitted_at: datetime
+
+
+class StatusRecord(BaseModel):
+    """An application's status changes (withdrawn, offered, accepted, declined, lapsed, …)."""
+
+    programme_id: str
+    reference: str
+    status: str
+    at: datetime
+    actor: str = "system"
+    note: str | None = None
+
+
+class FormalCheck(BaseModel):
+    programme: Programme
+    references: list[str]
+    at: datetime
+
+
+class EligibilityOverride(BaseModel):
+    programme_id: str
+    reference: str
+    eligible: bool
+    reason: str
+    actor: str
+    at: datetime
+
+
+class AssignmentRecord(BaseModel):
+    programme_id: str
+    assignments: dict[str, list[str]] = Field(description="reference → jury member emails")
+    at: datetime
+
+
+class ConflictRecord(BaseModel):
+    programme_id: str
+    reference: str
+    member: str
+    reason: str | None
+    replacement: str | None
+    at: datetime
+
+
+class ScoreRecord(BaseModel):
+    programme_id: str
+    reference: str
+    member: str
+    scores: dict[str, int]
+    comment: str | None
+    at: datetime
+
+
+class DecisionRecord(BaseModel):
+    programme_id: str
+    ranking: list[RankedApplication]
+    selected: list[str]
+    waitlist: list[str]
+    rejected: list[str]
+    moves: list[Move] = Field(default_factory=list)
+    actor: str
+    at: datetime
+
+
+class ParticipantsRecord(BaseModel):
+    programme_id: str
+    references: list[str]
+    at: datetime
+
+
+class AuditRecord(BaseModel):
+    programme_id: str
+    action: str
+    at: datetime
+    actor: str = "system"
+    subject: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class BriefsRequest(BaseModel):
+    programme_id: str
+    references: list[str]
+
+
+class Brief(BaseModel):
+    """Reference, title and organisation: what a jury email lists (no personal data)."""
+
+    reference: str
+    title: str
+    organisation: str
