@@ -1,4 +1,4 @@
-"""Arguments of the record activities: every state change of a programme, written to the database."""
+"""Arguments of the record activities: each state change of a programme, for the database."""
 
 from __future__ import annotations
 
