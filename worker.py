@@ -20,14 +20,16 @@ from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
+from activities.records import RecordActivities
 from grantflow import db
 from grantflow.settings import Settings, get_settings
 from grantflow.temporal import connect
 from workflows.delivery_check import DeliveryCheckWorkflow
+from workflows.programme import ProgrammeWorkflow
 
 log = logging.getLogger("grantflow.worker")
 
-WORKFLOWS: Sequence[type] = [DeliveryCheckWorkflow]
+WORKFLOWS: Sequence[type] = [ProgrammeWorkflow, DeliveryCheckWorkflow]
 
 
 def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) -> list[Any]:
@@ -43,7 +45,8 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
         sender=settings.smtp_sender,
         batch_size=settings.smtp_batch_size,
     )
-    return [documents.render_document, notifications.send_emails]
+    records = RecordActivities(sessions)
+    return [documents.render_document, notifications.send_emails, *records.all()]
 
 
 def build_worker(

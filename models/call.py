@@ -124,8 +124,10 @@ class CallState(BaseModel):
     deadline: datetime | None = None
     next_number: int = 1
     entries: dict[str, Entry] = Field(default_factory=dict)
-    rejected_at_intake: int = 0
     reminders_sent: list[str] = Field(default_factory=list)
+    reasons: dict[str, list[str]] = Field(
+        default_factory=dict, description="reference → why it is formally ineligible"
+    )
     receipts_due: list[str] = Field(default_factory=list)
     withdrawals_due: list[str] = Field(default_factory=list)
     assignments: dict[str, list[int]] = Field(

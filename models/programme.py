@@ -364,3 +364,22 @@ def _timeline_problems(t: Timeline, zone: ZoneInfo) -> list[Problem]:
         for field, later, other, earlier in order
         if later <= earlier
     ]
+
+
+def shifted(programme: Programme, days: int) -> Programme:
+    """The same programme ``days`` later: every date of the timeline moves, nothing else does.
+
+    Rehearsals (``grantflow simulate``) and tests run a real definition at today's dates.
+    """
+    t = programme.timeline
+    step = timedelta(days=days)
+    timeline = t.model_copy(
+        update={
+            "publication": programme.local(t.publication) + step,
+            "application_deadline": programme.local(t.application_deadline) + step,
+            "jury_deadline": programme.local(t.jury_deadline) + step,
+            "support_start": t.support_start + step,
+            "closing_meeting": programme.local(t.closing_meeting) + step,
+        }
+    )
+    return programme.model_copy(update={"timeline": timeline})

@@ -98,7 +98,9 @@ def award_limit(programme: Programme) -> int:
     return min(programme.seats, int(funding.total_budget // funding.max_per_participant))
 
 
-def fits(programme: Programme, entries: dict[str, Entry], holding: list[str], candidate: str) -> bool:
+def fits(
+    programme: Programme, entries: dict[str, Entry], holding: list[str], candidate: str
+) -> bool:
     """Can ``candidate`` get a seat next to the applications ``holding`` one?"""
     if len(holding) >= award_limit(programme):
         return False

@@ -1,0 +1,1185 @@
+"""ProgrammeWorkflow: one call, from publication to the final list of participants.
+
+Read ``run`` top to bottom: publish the call, take applications until the deadline, check
+them formally, let the jury score, decide, and wait for the awardees to accept. Everything
+sent goes through the notifications and documents activities; every change is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.records import RecordActivities
+    from grantflow.definitions import problems_of
+    from grantflow.formatting import format_datetime, format_money
+    from models.application import ApplicationForm
+    from models.call import (
+        PHASE_WORDS,
+        ApproveSelection,
+        AwardResponse,
+        CallResult,
+        CallState,
+        DeclareConflict,
+        Entry,
+        ExtendDeadline,
+        Phase,
+        ProgrammeInput,
+        ProgrammeStatus,
+        RankedApplication,
+        SetEligibility,
+        SubmitApplication,
+        SubmitReceipt,
+        SubmitScore,
+        WithdrawApplication,
+    )
+    from models.messages import Attachment, DocumentRequest, EmailBatch, LetterHead, Recipient
+    from models.programme import Programme
+    from models.records import (
+        AssignmentRecord,
+        AuditRecord,
+        Brief,
+        BriefsRequest,
+        ConflictRecord,
+        DecisionRecord,
+        EligibilityOverride,
+        FormalCheck,
+        ParticipantsRecord,
+        PhaseRecord,
+        RegisterProgramme,
+        ScoreRecord,
+        StatusRecord,
+        StoreApplication,
+    )
+    from workflows.mail import render_document, send_emails
+    from workflows.selection import (
+        assign_jury,
+        award_limit,
+        commitment,
+        fits,
+        propose,
+        rank,
+        replacement_member,
+        weighted_total,
+    )
+    from workflows.texts import refusal
+
+GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
+GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
+
+UPDATES_PER_RUN = 1500
+"""Continue as new before Temporal's cap of 2,000 updates per run, with room to spare."""
+RECEIPT_BATCH = 50
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["UnknownApplication"],
+)
+PHASES = list(Phase)
+
+
+def _identity_hash(identity: str) -> str:
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+@workflow.defn
+class ProgrammeWorkflow:
+    @workflow.init
+    def __init__(self, input: ProgrammeInput) -> None:
+        self.programme: Programme = input.programme
+        deadline = self.programme.local(self.programme.timeline.application_deadline)
+        self.state: CallState = input.state or CallState(deadline=deadline)
+        self.identities = {
+            e.identity: r for r, e in self.state.entries.items() if e.status != "withdrawn"
+        }
+        self.updates_this_run = 0
+        self.wake = False  # set by handlers whose change the main line must look at
+        self.sending_receipts = False
+        self.proposal: tuple[list[str], list[str], list[str]] | None = None
+        self.ranking_rows: list[RankedApplication] = []
+        self.approved = False
+
+    # === the process =========================================================================
+
+    @workflow.run
+    async def run(self, input: ProgrammeInput) -> CallResult:
+        if input.state is None:
+            await self.record(
+                "register_programme", RegisterProgramme(programme=self.programme, at=workflow.now())
+            )
+            await self.enter(Phase.SCHEDULED)
+        else:
+            self.show_details()
+        receipts = asyncio.create_task(self.send_receipts())
+
+        if self.before(Phase.OPEN):
+            await self.publish_call()
+        if self.before(Phase.FORMAL_CHECK):
+            await self.take_applications()
+            await self.receipts_sent()
+        if self.before(Phase.JURY):
+            await self.check_formally()
+        if self.before(Phase.DECISION):
+            await self.run_jury()
+        if self.before(Phase.ACCEPTANCE):
+            await self.decide()
+        await self.await_acceptance()
+        receipts.cancel()
+        return await self.conclude()
+
+    async def publish_call(self) -> None:
+        t = self.programme.timeline
+        await self.sleep_until(self.programme.local(t.publication), "Veröffentlichung")
+        call = await render_document(self.document("call", key="call"))
+        await self.send(
+            "call_announcement",
+            "call",
+            [Recipient(email=e) for e in self.programme.announcement_list],
+            attachments=[Attachment(filename="ausschreibung.pdf", document_id=call.id)],
+            deadline=self.state.deadline.isoformat(),
+        )
+        await self.enter(Phase.OPEN)
+
+    async def take_applications(self) -> None:
+        """Until the deadline (which managers may extend): applications, reminders."""
+        while (now := workflow.now()) < self.state.deadline:
+            reminder = self.next_reminder(
+                f"deadline/{self.state.deadline.isoformat()}",
+                self.state.deadline,
+                self.programme.reminders.application_deadline_days_before,
+                now,
+            )
+            wake_at = min(self.state.deadline, reminder[1]) if reminder else self.state.deadline
+            self.wake = False
+            await workflow.wait_condition(
+                lambda: self.wake or self.should_continue_as_new(),
+                timeout=wake_at - now,
+                timeout_summary="Erinnerung an die Bewerbungsfrist"
+                if reminder and reminder[1] < self.state.deadline
+                else "Ende der Bewerbungsfrist",
+            )
+            if self.should_continue_as_new():
+                await self.continue_as_new()
+            if reminder and workflow.now() >= reminder[1]:
+                await self.send_deadline_reminder(*reminder)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.enter(Phase.FORMAL_CHECK)
+
+    async def check_formally(self) -> None:
+        """Formal check, a review window for managers' overrides, then the notices."""
+        submitted = [r for r, e in self.state.entries.items() if e.status == "submitted"]
+        ineligible = await self.record(
+            "run_formal_check",
+            FormalCheck(programme=self.programme, references=submitted, at=workflow.now()),
+        )
+        self.state.reasons = ineligible
+        for reference in submitted:
+            eligible = reference not in ineligible
+            self.state.entries[reference].status = "eligible" if eligible else "ineligible"
+        self.show_details()
+        review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
+        await self.sleep_until(review_end, "Ende der Prüffrist für die Formalprüfung")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.send_ineligibility_notices()
+        await self.enter(Phase.JURY)
+
+    async def run_jury(self) -> None:
+        """Assign, invite with dossiers, remind; ends at the deadline or when all scores are in."""
+        if not self.state.assignments:
+            eligible = self.references("eligible")
+            self.state.assignments = assign_jury(
+                eligible,
+                len(self.programme.jury),
+                self.programme.jury_size_per_application,
+                self.state.conflicts,
+            )
+            await self.record_assignments(self.state.assignments)
+            await self.invite_jury()
+        deadline = self.jury_deadline()
+        days = self.programme.reminders.jury_deadline_days_before
+        while (now := workflow.now()) < deadline and not self.all_scores_in():
+            reminder = self.next_reminder("jury", deadline, days, now)
+            wake_at = min(deadline, reminder[1]) if reminder else deadline
+            await workflow.wait_condition(
+                lambda: self.all_scores_in() or self.should_continue_as_new(),
+                timeout=wake_at - now,
+                timeout_summary="Jury-Erinnerung" if reminder else "Ende der Jurybewertung",
+            )
+            if self.should_continue_as_new():
+                await self.continue_as_new()
+            if reminder and workflow.now() >= reminder[1] and not self.all_scores_in():
+                await self.send_jury_reminder(reminder[0], reminder[2], deadline)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.enter(Phase.DECISION)
+
+    async def decide(self) -> None:
+        """Rank, propose to the managers, wait for their approval, then send the letters."""
+        self.ranking_rows = rank(
+            self.programme, self.state.entries, self.references("eligible"), self.state.scores
+        )
+        self.state.ranking = [row.reference for row in self.ranking_rows]
+        self.proposal = propose(self.programme, self.state.entries, self.ranking_rows)
+        await self.send_proposal()
+        self.show_details()
+        await workflow.wait_condition(lambda: self.approved and workflow.all_handlers_finished())
+        await self.enter(Phase.ACCEPTANCE)
+        for reference in self.state.selected:
+            await self.offer(reference, moved_up=False)
+        await self.send_letters("rejection_letter", self.references("rejected"))
+        await self.send_letters(
+            "waitlist_notice",
+            self.state.waitlist,
+            per_recipient=lambda r: {"position": self.state.waitlist.index(r) + 1},
+        )
+
+    async def await_acceptance(self) -> None:
+        """Offers lapse after their period; a free seat goes to the next on the waitlist."""
+        while True:
+            await self.fill_free_seats()
+            offered = [r for r, e in self.state.entries.items() if e.status == "offered"]
+            if not offered:
+                break
+            now = workflow.now()
+            next_expiry = min(self.state.entries[r].offer_deadline for r in offered)
+            self.wake = False
+            await workflow.wait_condition(
+                lambda: self.wake,
+                timeout=max(next_expiry - now, timedelta(0)),
+                timeout_summary="Ablauf einer Annahmefrist",
+            )
+            for reference in offered:
+                entry = self.state.entries[reference]
+                if entry.status == "offered" and workflow.now() > entry.offer_deadline:
+                    await self.close_offer(reference, "lapsed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def conclude(self) -> CallResult:
+        participants = self.references("accepted")
+        self.state.participants = participants
+        await self.record(
+            "store_participants",
+            ParticipantsRecord(
+                programme_id=self.programme.id, references=participants, at=workflow.now()
+            ),
+        )
+        await self.send_letters("waitlist_closed", self.state.waitlist, document=False)
+        briefs = await self.briefs(participants)
+        await self.send(
+            "participants_final",
+            "participants_final",
+            self.managers(),
+            participants=[b.model_dump() for b in briefs],
+            declined=len(self.references("declined", "lapsed")),
+            moved_up=sum(1 for r in participants if self.state.entries[r].moved_up),
+        )
+        self.show_details()
+        return CallResult(
+            programme=self.programme.id,
+            participants=participants,
+            declined=self.references("declined", "lapsed"),
+            moved_up=[r for r, e in self.state.entries.items() if e.moved_up],
+            counts=self.counts(),
+        )
+
+    # === updates: intake ======================================================================
+
+    @workflow.update
+    async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
+        form = ApplicationForm.model_validate(submission.form)
+        identity = _identity_hash(form.applicant.identity)
+        if identity in self.identities:  # a twin arrived while this one was being validated
+            raise ApplicationError(
+                self.say("duplicate", name=form.applicant.name, reference=self.identities[identity])
+            )
+        reference = f"{self.programme.references}-{self.state.next_number:04d}"
+        self.state.next_number += 1
+        self.state.entries[reference] = Entry(
+            identity=identity, type=form.applicant.type.value, amount=form.requested_amount
+        )
+        self.identities[identity] = reference
+        self.updates_this_run += 1
+        now = workflow.now()
+        await self.record(
+            "store_application",
+            StoreApplication(
+                programme_id=self.programme.id, reference=reference, form=form, submitted_at=now
+            ),
+        )
+        self.state.receipts_due.append(reference)
+        self.show_details()
+        return SubmitReceipt(reference=reference, submitted_at=now)
+
+    @submit_application.validator
+    def validate_application(self, submission: SubmitApplication) -> None:
+        self.require_open()
+        try:
+            form = ApplicationForm.model_validate(submission.form)
+        except ValidationError as error:
+            problems = "; ".join(str(p) for p in problems_of(error))
+            raise ValueError(self.say("invalid_application", problems=problems)) from None
+        admitted = self.programme.eligible_applicant_types
+        if form.applicant.type not in admitted:
+            raise ValueError(
+                self.say(
+                    "type_not_admitted",
+                    type=form.applicant.type.value,
+                    admitted=", ".join(t.value for t in admitted),
+                )
+            )
+        identity = _identity_hash(form.applicant.identity)
+        if identity in self.identities:
+            raise ValueError(
+                self.say("duplicate", name=form.applicant.name, reference=self.identities[identity])
+            )
+
+    @workflow.update
+    async def withdraw_application(self, request: WithdrawApplication) -> None:
+        entry = self.state.entries[request.reference]
+        entry.status = "withdrawn"
+        self.identities.pop(entry.identity, None)
+        self.updates_this_run += 1
+        await self.record(
+            "record_status",
+            StatusRecord(
+                programme_id=self.programme.id,
+                reference=request.reference,
+                status="withdrawn",
+                at=workflow.now(),
+                actor="applicant",
+                note=request.reason,
+            ),
+        )
+        await self.send(
+            "application_withdrawn",
+            f"withdrawn/{request.reference}",
+            [Recipient(application=request.reference)],
+            withdrawn_at=workflow.now().isoformat(),
+        )
+        self.show_details()
+
+    @withdraw_application.validator
+    def validate_withdrawal(self, request: WithdrawApplication) -> None:
+        entry = self.entry(request.reference)
+        if workflow.now() >= self.state.deadline or self.state.phase != Phase.OPEN:
+            raise ValueError(
+                self.say("withdraw_after_deadline", when=self.when(self.state.deadline))
+            )
+        if entry.status == "withdrawn":
+            raise ValueError(self.say("already_withdrawn", reference=request.reference))
+
+    @workflow.update
+    async def extend_deadline(self, request: ExtendDeadline) -> None:
+        old = self.state.deadline
+        self.state.deadline = self.programme.local(request.new_deadline)
+        self.updates_this_run += 1
+        self.wake = True
+        await self.record(
+            "audit",
+            AuditRecord(
+                programme_id=self.programme.id,
+                action="deadline_extended",
+                at=workflow.now(),
+                actor=request.actor,
+                details={
+                    "from": old.isoformat(),
+                    "to": self.state.deadline.isoformat(),
+                    "reason": request.reason,
+                },
+            ),
+        )
+        await self.send(
+            "deadline_extended",
+            f"deadline_extended/{self.state.deadline.isoformat()}",
+            [Recipient(email=e) for e in self.programme.announcement_list],
+            old_deadline=old.isoformat(),
+            new_deadline=self.state.deadline.isoformat(),
+            reason=request.reason,
+        )
+        self.show_details()
+
+    @extend_deadline.validator
+    def validate_extension(self, request: ExtendDeadline) -> None:
+        if self.state.phase != Phase.OPEN or workflow.now() >= self.state.deadline:
+            raise ValueError(self.say("extend_not_open"))
+        new = self.programme.local(request.new_deadline)
+        if new <= self.state.deadline:
+            raise ValueError(
+                self.say("extend_not_later", new=self.when(new), old=self.when(self.state.deadline))
+            )
+        days = self.programme.timeline.formal_check_days
+        jury = self.programme.local(self.programme.timeline.jury_deadline)
+        if new + timedelta(days=days) >= jury:
+            raise ValueError(
+                self.say("extend_after_jury", new=self.when(new), jury=self.when(jury), days=days)
+            )
+
+    # === updates: formal check and jury =======================================================
+
+    @workflow.update
+    async def set_eligibility(self, request: SetEligibility) -> None:
+        self.state.entries[request.reference].status = (
+            "eligible" if request.eligible else "ineligible"
+        )
+        if request.eligible:
+            self.state.reasons.pop(request.reference, None)
+        else:
+            self.state.reasons[request.reference] = [request.reason]
+        self.updates_this_run += 1
+        await self.record(
+            "override_eligibility",
+            EligibilityOverride(
+                programme_id=self.programme.id,
+                reference=request.reference,
+                eligible=request.eligible,
+                reason=request.reason,
+                actor=request.actor,
+                at=workflow.now(),
+            ),
+        )
+        self.show_details()
+
+    @set_eligibility.validator
+    def validate_eligibility(self, request: SetEligibility) -> None:
+        review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
+        if self.state.phase != Phase.FORMAL_CHECK or workflow.now() >= review_end:
+            raise ValueError(self.say("not_in_review", when=self.when(review_end)))
+        if self.entry(request.reference).status not in ("eligible", "ineligible"):
+            raise ValueError(self.say("not_checked", reference=request.reference))
+
+    @workflow.update
+    async def declare_conflict(self, request: DeclareConflict) -> str | None:
+        """Record the conflict and hand the application to another member (returns who)."""
+        member = self.member_index(request.member)
+        reference = request.reference
+        self.state.conflicts.setdefault(reference, []).append(member)
+        assigned = self.state.assignments.setdefault(reference, [])
+        if member in assigned:
+            assigned.remove(member)
+        replacement = replacement_member(
+            reference, self.state.assignments, self.state.conflicts, len(self.programme.jury)
+        )
+        if replacement is not None:
+            assigned.append(replacement)
+            assigned.sort()
+        self.updates_this_run += 1
+        jury = self.programme.jury
+        await self.record(
+            "record_conflict",
+            ConflictRecord(
+                programme_id=self.programme.id,
+                reference=reference,
+                member=jury[member].email,
+                reason=request.reason,
+                at=workflow.now(),
+                replacement=jury[replacement].email if replacement is not None else None,
+            ),
+        )
+        if replacement is not None:
+            await self.invite_member(replacement, [reference], added=True)
+        return jury[replacement].email if replacement is not None else None
+
+    @declare_conflict.validator
+    def validate_conflict(self, request: DeclareConflict) -> None:
+        self.require_jury_phase()
+        member = self.member_index(request.member)
+        if member in self.state.conflicts.get(request.reference, []):
+            raise ValueError(self.say("conflicted", reference=request.reference))
+        if member not in self.state.assignments.get(request.reference, []):
+            raise ValueError(self.say("not_assigned", reference=request.reference))
+        if member in self.state.scores.get(request.reference, {}):
+            raise ValueError(self.say("already_scored", reference=request.reference))
+
+    @workflow.update
+    async def submit_score(self, request: SubmitScore) -> None:
+        member = self.member_index(request.member)
+        total = weighted_total(self.programme, request.scores)
+        self.state.scores.setdefault(request.reference, {})[member] = total
+        self.updates_this_run += 1
+        await self.record(
+            "store_score",
+            ScoreRecord(
+                programme_id=self.programme.id,
+                reference=request.reference,
+                member=self.programme.jury[member].email,
+                scores=request.scores,
+                comment=request.comment,
+                at=workflow.now(),
+            ),
+        )
+        self.show_details()
+
+    @submit_score.validator
+    def validate_score(self, request: SubmitScore) -> None:
+        self.require_jury_phase()
+        member = self.member_index(request.member)
+        reference = request.reference
+        self.entry(reference)
+        if member in self.state.conflicts.get(reference, []):
+            raise ValueError(self.say("conflicted", reference=reference))
+        if member not in self.state.assignments.get(reference, []):
+            raise ValueError(self.say("not_assigned", reference=reference))
+        criteria = {c.key: c for c in self.programme.criteria}
+        if missing := [k for k in criteria if k not in request.scores]:
+            raise ValueError(self.say("criteria_missing", keys=", ".join(missing)))
+        if unknown := [k for k in request.scores if k not in criteria]:
+            raise ValueError(self.say("criteria_unknown", keys=", ".join(unknown)))
+        for key, value in request.scores.items():
+            if not 0 <= value <= criteria[key].max:
+                raise ValueError(
+                    self.say("criterion_range", key=key, max=criteria[key].max, value=value)
+                )
+
+    # === updates: decision and acceptance =====================================================
+
+    @workflow.update
+    async def approve_selection(self, request: ApproveSelection) -> list[str]:
+        """Apply the managers' moves (each with a reason) and record the decision."""
+        selected, waitlist, rejected = self.moved(request)
+        self.state.selected, self.state.waitlist = selected, waitlist
+        for reference in selected:
+            self.state.entries[reference].status = "selected"
+        for reference in waitlist:
+            self.state.entries[reference].status = "waitlist"
+        for reference in rejected:
+            self.state.entries[reference].status = "rejected"
+        self.updates_this_run += 1
+        await self.record(
+            "store_decisions",
+            DecisionRecord(
+                programme_id=self.programme.id,
+                ranking=self.ranking_rows,
+                selected=selected,
+                waitlist=waitlist,
+                rejected=rejected,
+                moves=request.moves,
+                actor=request.actor,
+                at=workflow.now(),
+            ),
+        )
+        self.approved = True
+        return selected
+
+    @approve_selection.validator
+    def validate_approval(self, request: ApproveSelection) -> None:
+        if self.state.phase != Phase.DECISION or self.proposal is None or self.approved:
+            raise ValueError(self.say("no_proposal"))
+        self.moved(request)  # raises ValueError when the result breaks seats or budget
+
+    @workflow.update
+    async def accept_award(self, response: AwardResponse) -> None:
+        await self.close_offer(response.reference, "accepted", response.reason)
+
+    @accept_award.validator
+    def validate_acceptance(self, response: AwardResponse) -> None:
+        self.require_open_offer(response.reference)
+
+    @workflow.update
+    async def decline_award(self, response: AwardResponse) -> None:
+        await self.close_offer(response.reference, "declined", response.reason)
+
+    @decline_award.validator
+    def validate_decline(self, response: AwardResponse) -> None:
+        self.require_open_offer(response.reference)
+
+    @workflow.query
+    def status(self) -> ProgrammeStatus:
+        label, when = self.next_deadline()
+        return ProgrammeStatus(
+            programme=self.programme.id,
+            phase=self.state.phase,
+            counts=self.counts(),
+            next_deadline=when,
+            next_deadline_label=label,
+            details=self.details(),
+        )
+
+    # === steps ==============================================================================
+
+    async def send_receipts(self) -> None:
+        """Receipts (email + PDF copy) go out in batches, off the intake's critical path."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.state.receipts_due))
+            self.sending_receipts = True
+            batch = self.state.receipts_due[:RECEIPT_BATCH]
+            copies = await asyncio.gather(
+                *[
+                    render_document(
+                        self.document(
+                            "application_copy",
+                            key=f"application_copy/{r}",
+                            reference=r,
+                            applications=[r],
+                        )
+                    )
+                    for r in batch
+                ]
+            )
+            await self.send(
+                "application_receipt",
+                "receipt",
+                [
+                    Recipient(
+                        application=r,
+                        attachments=[
+                            Attachment(filename=f"bewerbung-{r}.pdf", document_id=copy.id)
+                        ],
+                    )
+                    for r, copy in zip(batch, copies, strict=True)
+                ],
+            )
+            del self.state.receipts_due[: len(batch)]
+            self.sending_receipts = False
+
+    async def receipts_sent(self) -> None:
+        await workflow.wait_condition(
+            lambda: not self.state.receipts_due and not self.sending_receipts
+        )
+
+    async def send_deadline_reminder(self, key: str, _when: datetime, days: int) -> None:
+        await self.send(
+            "deadline_reminder",
+            key,
+            [Recipient(email=e) for e in self.programme.announcement_list],
+            deadline=self.state.deadline.isoformat(),
+            days_left=days,
+        )
+        self.state.reminders_sent.append(key)
+
+    async def send_ineligibility_notices(self) -> None:
+        ineligible = self.references("ineligible")
+        await self.send_letters(
+            "ineligibility_notice",
+            ineligible,
+            per_recipient=lambda r: {"reasons": self.state.reasons.get(r, [])},
+        )
+
+    async def invite_jury(self) -> None:
+        for member in range(len(self.programme.jury)):
+            assigned = [r for r, ms in self.state.assignments.items() if member in ms]
+            if assigned:
+                await self.invite_member(member, assigned, added=False)
+
+    async def invite_member(self, member: int, references: list[str], added: bool) -> None:
+        person = self.programme.jury[member]
+        message = "jury_assignment_added" if added else "jury_invitation"
+        purpose = f"{message}/{member}" + (f"/{references[0]}" if added else "")
+        dossier = await render_document(
+            self.document(
+                "jury_dossier",
+                key=f"jury_dossier/{purpose}",
+                applications=references,
+                member_name=person.name,
+            )
+        )
+        briefs = await self.briefs(references)
+        await self.send(
+            message,
+            purpose,
+            [Recipient(email=person.email, name=person.name)],
+            attachments=[Attachment(filename="jury-dossier.pdf", document_id=dossier.id)],
+            member_name=person.name,
+            assigned=[b.model_dump() for b in briefs],
+            jury_deadline=self.jury_deadline().isoformat(),
+            criteria=self.criteria_context(),
+        )
+
+    async def send_jury_reminder(self, key: str, days: int, deadline: datetime) -> None:
+        for member, person in enumerate(self.programme.jury):
+            missing = [
+                r
+                for r, ms in self.state.assignments.items()
+                if member in ms and member not in self.state.scores.get(r, {})
+            ]
+            if not missing:
+                continue
+            briefs = await self.briefs(missing)
+            await self.send(
+                "jury_reminder",
+                f"{key}/{member}",
+                [Recipient(email=person.email, name=person.name)],
+                member_name=person.name,
+                missing=[b.model_dump() for b in briefs],
+                jury_deadline=deadline.isoformat(),
+                days_left=days,
+            )
+        self.state.reminders_sent.append(key)
+
+    async def send_proposal(self) -> None:
+        selected, waitlist, _ = self.proposal
+        rows = {row.reference: row for row in self.ranking_rows}
+        briefs = {b.reference: b for b in await self.briefs(selected + waitlist)}
+
+        def table(references: list[str]) -> list[dict[str, Any]]:
+            return [
+                {
+                    **briefs[r].model_dump(),
+                    "rank": rows[r].rank,
+                    "score": str(rows[r].score),
+                    "reviews": rows[r].reviews,
+                    "amount": str(rows[r].amount),
+                }
+                for r in references
+            ]
+
+        committed = sum(
+            (commitment(self.programme, self.state.entries[r]) for r in selected), Decimal(0)
+        )
+        context = {
+            "selected": table(selected),
+            "waitlist": table(waitlist),
+            "ineligible_count": len(self.references("ineligible")),
+            "budget_committed": str(committed),
+        }
+        ranking = await render_document(self.document("ranking", key="ranking", **context))
+        await self.send(
+            "selection_proposal",
+            "selection_proposal",
+            self.managers(),
+            attachments=[Attachment(filename="rangliste.pdf", document_id=ranking.id)],
+            **context,
+        )
+
+    async def offer(self, reference: str, moved_up: bool) -> None:
+        """An award letter with its own acceptance period."""
+        entry = self.state.entries[reference]
+        local_today = workflow.now().astimezone(self.programme.zone).date()
+        last_day = local_today + timedelta(days=self.programme.timeline.acceptance_period_days)
+        entry.offer_deadline = datetime.combine(last_day, time(23, 59, 59), self.programme.zone)
+        entry.status, entry.moved_up = "offered", moved_up
+        await self.record(
+            "record_status",
+            StatusRecord(
+                programme_id=self.programme.id,
+                reference=reference,
+                status="offered",
+                at=workflow.now(),
+                note="moved up from the waitlist" if moved_up else None,
+            ),
+        )
+        await self.send_letters(
+            "award_letter",
+            [reference],
+            per_recipient=lambda _r: {
+                "acceptance_deadline": entry.offer_deadline.isoformat(),
+                "moved_up": moved_up,
+                "amount": str(commitment(self.programme, entry)),
+            },
+        )
+
+    async def close_offer(self, reference: str, outcome: str, reason: str | None = None) -> None:
+        self.state.entries[reference].status = outcome
+        self.updates_this_run += outcome != "lapsed"
+        self.wake = True
+        await self.record(
+            "record_status",
+            StatusRecord(
+                programme_id=self.programme.id,
+                reference=reference,
+                status=outcome,
+                at=workflow.now(),
+                actor="system" if outcome == "lapsed" else "applicant",
+                note=reason,
+            ),
+        )
+        await self.send(
+            "award_confirmation",
+            f"award_{outcome}/{reference}",
+            [Recipient(application=reference)],
+            accepted=outcome == "accepted",
+            lapsed=outcome == "lapsed",
+        )
+        self.show_details()
+
+    async def fill_free_seats(self) -> None:
+        """Offer free seats to the waitlist in rank order, within seats and budget."""
+        for reference in list(self.state.waitlist):
+            holding = self.references("offered", "accepted")
+            if not fits(self.programme, self.state.entries, holding, reference):
+                continue
+            self.state.waitlist.remove(reference)
+            await self.offer(reference, moved_up=True)
+
+    async def send_letters(
+        self,
+        kind: str,
+        references: list[str],
+        per_recipient: Any = None,
+        document: bool = True,
+    ) -> None:
+        """A letter (PDF) to each applicant in ``references`` and an email with it."""
+        if not references:
+            return
+        recipients = []
+        for reference in references:
+            extra = per_recipient(reference) if per_recipient else {}
+            attachments = []
+            if document:
+                letter = await render_document(
+                    self.document(
+                        kind,
+                        key=f"{kind}/{reference}",
+                        reference=reference,
+                        applications=[reference],
+                        letter=self.letter_head(kind, reference),
+                        **extra,
+                    )
+                )
+                attachments.append(
+                    Attachment(filename=f"{kind}-{reference}.pdf", document_id=letter.id)
+                )
+            recipients.append(
+                Recipient(application=reference, context=extra, attachments=attachments)
+            )
+        await self.send(kind, kind, recipients)
+
+    # === helpers ============================================================================
+
+    def say(self, key: str, **values: Any) -> str:
+        return refusal(self.programme.language, key, **values)
+
+    def when(self, moment: datetime) -> str:
+        return format_datetime(moment, self.programme.language, self.programme.timezone)
+
+    def before(self, phase: Phase) -> bool:
+        return PHASES.index(self.state.phase) < PHASES.index(phase)
+
+    def entry(self, reference: str) -> Entry:
+        entry = self.state.entries.get(reference)
+        if entry is None:
+            raise ValueError(self.say("unknown_application", reference=reference))
+        return entry
+
+    def references(self, *statuses: str) -> list[str]:
+        return [r for r, e in self.state.entries.items() if e.status in statuses]
+
+    def member_index(self, email: str) -> int:
+        for index, person in enumerate(self.programme.jury):
+            if person.email.lower() == email.strip().lower():
+                return index
+        raise ValueError(self.say("unknown_member", member=email))
+
+    def require_open(self) -> None:
+        now, t = workflow.now(), self.programme.timeline
+        if self.state.phase == Phase.SCHEDULED:
+            raise ValueError(
+                self.say("not_open_yet", when=self.when(self.programme.local(t.publication)))
+            )
+        if self.state.phase != Phase.OPEN or now >= self.state.deadline:
+            raise ValueError(self.say("deadline_passed", when=self.when(self.state.deadline)))
+
+    def require_jury_phase(self) -> None:
+        if self.state.phase != Phase.JURY:
+            raise ValueError(self.say("not_jury_phase"))
+        if workflow.now() >= self.jury_deadline():
+            raise ValueError(self.say("jury_deadline_passed", when=self.when(self.jury_deadline())))
+
+    def require_open_offer(self, reference: str) -> None:
+        entry = self.entry(reference)
+        if entry.status != "offered":
+            raise ValueError(self.say("not_offered", reference=reference))
+        if workflow.now() > entry.offer_deadline:
+            raise ValueError(
+                self.say("offer_expired", reference=reference, when=self.when(entry.offer_deadline))
+            )
+
+    def moved(self, request: ApproveSelection) -> tuple[list[str], list[str], list[str]]:
+        """The proposal with the managers' moves applied, checked against seats and budget."""
+        selected, waitlist, rejected = (list(part) for part in self.proposal)
+        for move in request.moves:
+            reference = move.reference
+            for part in (selected, waitlist, rejected):
+                if reference in part:
+                    part.remove(reference)
+                    break
+            else:
+                raise ValueError(self.say("move_unknown", reference=reference))
+            (selected if move.to == "selected" else waitlist).append(reference)
+        order = {r: i for i, r in enumerate(self.state.ranking)}
+        selected.sort(key=order.__getitem__)
+        waitlist.sort(key=order.__getitem__)
+        limit = award_limit(self.programme)
+        if len(selected) > limit:
+            raise ValueError(self.say("over_seats", count=len(selected), limit=limit))
+        committed = sum(
+            (commitment(self.programme, self.state.entries[r]) for r in selected), Decimal(0)
+        )
+        funding = self.programme.funding
+        if committed > funding.total_budget:
+            money = self.programme.language, funding.currency
+            raise ValueError(
+                self.say(
+                    "over_budget",
+                    committed=format_money(committed, *money),
+                    budget=format_money(funding.total_budget, *money),
+                )
+            )
+        return selected, waitlist, rejected
+
+    def all_scores_in(self) -> bool:
+        return all(
+            member in self.state.scores.get(reference, {})
+            for reference, members in self.state.assignments.items()
+            for member in members
+        )
+
+    def jury_deadline(self) -> datetime:
+        return self.programme.local(self.programme.timeline.jury_deadline)
+
+    def at_nine(self, deadline: datetime, days_before: int) -> datetime:
+        """Reminders fire at 09:00 local time, ``days_before`` days before the deadline."""
+        day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
+        return datetime.combine(day, time(9, 0), self.programme.zone)
+
+    def next_reminder(
+        self, prefix: str, deadline: datetime, days_before: list[int], now: datetime
+    ) -> tuple[str, datetime, int] | None:
+        """The next reminder not yet sent that is still ahead: (key, when, days before)."""
+        ahead = [
+            (f"{prefix}/{days}", self.at_nine(deadline, days), days)
+            for days in days_before
+            if f"{prefix}/{days}" not in self.state.reminders_sent
+        ]
+        ahead = [a for a in ahead if now <= a[1] < deadline]
+        return min(ahead, key=lambda a: a[1]) if ahead else None
+
+    def should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self.updates_this_run >= UPDATES_PER_RUN
+        )
+
+    async def continue_as_new(self) -> None:
+        """Hand compact state to a fresh run once every handler has finished."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self.sending_receipts
+        )
+        workflow.continue_as_new(ProgrammeInput(programme=self.programme, state=self.state))
+
+    async def enter(self, phase: Phase) -> None:
+        self.state.phase = phase
+        workflow.upsert_search_attributes(
+            [GRANT_PROGRAMME.value_set(self.programme.id), GRANT_PHASE.value_set(phase.value)]
+        )
+        await self.record(
+            "record_phase",
+            PhaseRecord(programme_id=self.programme.id, phase=phase.value, at=workflow.now()),
+        )
+        self.show_details()
+
+    async def sleep_until(self, moment: datetime, what: str) -> None:
+        delay = moment - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay, summary=f"{what}: {self.when(moment)}")
+
+    async def record(self, activity: str, argument: Any) -> Any:
+        return await workflow.execute_activity_method(
+            getattr(RecordActivities, activity),
+            argument,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RECORD_RETRY,
+            summary=activity.replace("_", " "),
+        )
+
+    async def record_assignments(self, assignments: dict[str, list[int]]) -> None:
+        emails = {r: [self.programme.jury[m].email for m in ms] for r, ms in assignments.items()}
+        await self.record(
+            "record_assignments",
+            AssignmentRecord(programme_id=self.programme.id, assignments=emails, at=workflow.now()),
+        )
+
+    async def briefs(self, references: list[str]) -> list[Brief]:
+        if not references:
+            return []
+        return await self.record(
+            "application_briefs",
+            BriefsRequest(programme_id=self.programme.id, references=references),
+        )
+
+    async def send(
+        self,
+        message_type: str,
+        purpose: str,
+        recipients: list[Recipient],
+        attachments: list[Attachment] | None = None,
+        **context: Any,
+    ) -> None:
+        """One message type to ``recipients``; refused addresses are recorded, not fatal."""
+        if not recipients:
+            return
+        report = await send_emails(
+            EmailBatch(
+                workflow_id=workflow.info().workflow_id,
+                programme_id=self.programme.id,
+                purpose=purpose,
+                message_type=message_type,
+                language=self.programme.language,
+                recipients=recipients,
+                attachments=attachments or [],
+                context={**self.programme_context(), **context},
+            )
+        )
+        for rejection in report.rejected:
+            if rejection.email not in self.state.undeliverable:
+                self.state.undeliverable.append(rejection.email)
+                await self.record(
+                    "audit",
+                    AuditRecord(
+                        programme_id=self.programme.id,
+                        action="email_refused",
+                        at=workflow.now(),
+                        subject=message_type,
+                        details=rejection.model_dump(),
+                    ),
+                )
+
+    def managers(self) -> list[Recipient]:
+        return [Recipient(email=m.email, name=m.name) for m in self.programme.organiser.managers]
+
+    def document(
+        self,
+        kind: str,
+        key: str,
+        reference: str | None = None,
+        applications: list[str] | None = None,
+        letter: LetterHead | None = None,
+        **context: Any,
+    ) -> DocumentRequest:
+        return DocumentRequest(
+            key=f"{workflow.info().workflow_id}/{key}",
+            kind=kind,
+            language=self.programme.language,
+            programme_id=self.programme.id,
+            reference=reference,
+            applications=applications or [],
+            letter=letter,
+            context={**self.programme_context(), **context},
+        )
+
+    def letter_head(self, kind: str, reference: str) -> LetterHead:
+        organiser = self.programme.organiser
+        subjects = {
+            "de": {
+                "award_letter": "Förderzusage",
+                "rejection_letter": "Ihre Bewerbung",
+                "waitlist_notice": "Nachrückliste",
+                "ineligibility_notice": "Formalprüfung",
+            },
+            "en": {
+                "award_letter": "Award letter",
+                "rejection_letter": "Your application",
+                "waitlist_notice": "Waiting list",
+                "ineligibility_notice": "Formal check",
+            },
+        }[self.programme.language]
+        return LetterHead(
+            sender_name=organiser.name,
+            sender_address=organiser.address,
+            date=workflow.now().astimezone(self.programme.zone).date().isoformat(),
+            reference=reference,
+            subject=f"{subjects.get(kind, kind)} – {self.programme.title}",
+            signatory=organiser.managers[0].name,
+            signatory_role=organiser.name,
+        )
+
+    def programme_context(self) -> dict[str, Any]:
+        p, t, f, o = (
+            self.programme,
+            self.programme.timeline,
+            self.programme.funding,
+            (self.programme.organiser),
+        )
+        return {
+            "programme": {
+                "id": p.id,
+                "title": p.title,
+                "edition": p.edition,
+                "organiser_name": o.name,
+                "organiser_email": str(o.email),
+                "organiser_address": o.address,
+                "currency": f.currency,
+                "form": f.form,
+                "max_per_participant": str(f.max_per_participant),
+                "total_budget": str(f.total_budget),
+                "seats": p.seats,
+                "timezone": p.timezone,
+                "application_deadline": self.state.deadline.isoformat(),
+                "jury_deadline": p.local(t.jury_deadline).isoformat(),
+                "publication": p.local(t.publication).isoformat(),
+                "support_start": t.support_start.isoformat(),
+                "support_duration_months": t.support_duration_months,
+                "acceptance_period_days": t.acceptance_period_days,
+                "eligible_applicant_types": [a.value for a in p.eligible_applicant_types],
+            },
+            "criteria": self.criteria_context(),
+            "milestones": [m.model_dump(mode="json") for m in p.milestones],
+            "how_to_apply_url": None,
+            "sender_name": o.name,
+            "reply_to": str(o.email),
+        }
+
+    def criteria_context(self) -> list[dict[str, Any]]:
+        return [c.model_dump(mode="json") for c in self.programme.criteria]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {"received": len(self.state.entries)}
+        for entry in self.state.entries.values():
+            counts[entry.status] = counts.get(entry.status, 0) + 1
+        counts["scores"] = sum(len(s) for s in self.state.scores.values())
+        counts["conflicts"] = sum(len(c) for c in self.state.conflicts.values())
+        return counts
+
+    def next_deadline(self) -> tuple[str | None, datetime | None]:
+        t, p = self.programme.timeline, self.programme
+        match self.state.phase:
+            case Phase.SCHEDULED:
+                return "Veröffentlichung", p.local(t.publication)
+            case Phase.OPEN:
+                return "Bewerbungsfrist", self.state.deadline
+            case Phase.FORMAL_CHECK:
+                return "Ende der Formalprüfung", self.state.deadline + timedelta(
+                    days=t.formal_check_days
+                )
+            case Phase.JURY:
+                return "Jury-Frist", self.jury_deadline()
+            case Phase.ACCEPTANCE:
+                offers = [
+                    e.offer_deadline
+                    for e in self.state.entries.values()
+                    if e.status == "offered" and e.offer_deadline
+                ]
+                return ("Annahmefrist", min(offers)) if offers else (None, None)
+        return None, None
+
+    def details(self) -> str:
+        counts = self.counts()
+        label, when = self.next_deadline()
+        words = PHASE_WORDS[self.state.phase]
+        facts = {
+            Phase.OPEN: f"{counts['received'] - counts.get('withdrawn', 0)} Bewerbungen",
+            Phase.FORMAL_CHECK: f"{counts.get('eligible', 0)} förderfähig, "
+            f"{counts.get('ineligible', 0)} nicht förderfähig",
+            Phase.JURY: f"{counts['scores']} von "
+            f"{sum(len(m) for m in self.state.assignments.values())} Bewertungen",
+            Phase.DECISION: "Auswahlvorschlag liegt der Programmleitung vor"
+            if not self.approved
+            else "Auswahl beschlossen",
+            Phase.ACCEPTANCE: f"{counts.get('accepted', 0)} angenommen, "
+            f"{counts.get('offered', 0)} offen, {len(self.state.waitlist)} auf der Nachrückliste",
+        }.get(self.state.phase, "")
+        text = f"{self.programme.id}: {words}" + (f" – {facts}" if facts else "")
+        if label and when:
+            text += f"; {label} {self.when(when)}"
+        return text
+
+    def show_details(self) -> None:
+        workflow.set_current_details(self.details())

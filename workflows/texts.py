@@ -1,0 +1,135 @@
+"""Words the workflows say to people: refusals of updates and current details, in de and en."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REFUSALS: dict[str, dict[str, str]] = {
+    "not_open_yet": {
+        "de": "Die Ausschreibung ist noch nicht veröffentlicht; Bewerbungen sind ab {when} "
+        "möglich.",
+        "en": "The call is not published yet; applications are possible from {when}.",
+    },
+    "deadline_passed": {
+        "de": "Die Bewerbungsfrist ist am {when} abgelaufen.",
+        "en": "The application deadline passed on {when}.",
+    },
+    "invalid_application": {
+        "de": "Die Bewerbung ist unvollständig oder fehlerhaft: {problems}",
+        "en": "The application is incomplete or invalid: {problems}",
+    },
+    "type_not_admitted": {
+        "de": "Antragsteller der Art „{type}“ können sich in diesem Programm nicht bewerben "
+        "(zugelassen: {admitted}).",
+        "en": "Applicants of the type '{type}' cannot apply in this programme "
+        "(admitted: {admitted}).",
+    },
+    "duplicate": {
+        "de": "Für „{name}“ liegt bereits die Bewerbung {reference} vor; jede Organisation kann "
+        "sich nur einmal bewerben.",
+        "en": "'{name}' has already applied with {reference}; each organisation applies once.",
+    },
+    "unknown_application": {
+        "de": "Eine Bewerbung {reference} gibt es in diesem Programm nicht.",
+        "en": "There is no application {reference} in this programme.",
+    },
+    "already_withdrawn": {
+        "de": "Die Bewerbung {reference} wurde bereits zurückgezogen.",
+        "en": "The application {reference} has already been withdrawn.",
+    },
+    "withdraw_after_deadline": {
+        "de": "Nach Ablauf der Bewerbungsfrist ({when}) kann eine Bewerbung nicht mehr "
+        "zurückgezogen werden; bitte wenden Sie sich an die Programmleitung.",
+        "en": "After the deadline ({when}) an application can no longer be withdrawn; "
+        "please contact the programme management.",
+    },
+    "extend_not_open": {
+        "de": "Die Frist kann nur verlängert werden, solange die Bewerbungsphase läuft.",
+        "en": "The deadline can only be extended while the call is open.",
+    },
+    "extend_not_later": {
+        "de": "Die neue Frist ({new}) muss nach der bisherigen ({old}) liegen.",
+        "en": "The new deadline ({new}) must be after the current one ({old}).",
+    },
+    "extend_after_jury": {
+        "de": "Die neue Frist ({new}) lässt vor der Jury-Frist ({jury}) keine Zeit für die "
+        "Formalprüfung ({days} Tage).",
+        "en": "The new deadline ({new}) leaves no time for the formal check ({days} days) "
+        "before the jury deadline ({jury}).",
+    },
+    "not_in_review": {
+        "de": "Die Förderfähigkeit kann nur während der Formalprüfung geändert werden "
+        "(bis {when}).",
+        "en": "Eligibility can only be changed during the formal check (until {when}).",
+    },
+    "not_checked": {
+        "de": "Die Bewerbung {reference} ist nicht in der Formalprüfung.",
+        "en": "The application {reference} is not in the formal check.",
+    },
+    "not_jury_phase": {
+        "de": "Die Jurybewertung läuft nicht (mehr).",
+        "en": "The jury phase is not running.",
+    },
+    "unknown_member": {
+        "de": "{member} ist kein Mitglied der Jury dieses Programms.",
+        "en": "{member} is not a member of this programme's jury.",
+    },
+    "not_assigned": {
+        "de": "Die Bewerbung {reference} ist Ihnen nicht zur Bewertung zugewiesen.",
+        "en": "The application {reference} is not assigned to you.",
+    },
+    "conflicted": {
+        "de": "Sie haben für die Bewerbung {reference} Befangenheit erklärt.",
+        "en": "You declared a conflict of interest for the application {reference}.",
+    },
+    "already_scored": {
+        "de": "Sie haben die Bewerbung {reference} bereits bewertet; bitte wenden Sie sich an "
+        "die Programmleitung.",
+        "en": "You have already scored the application {reference}; please contact the "
+        "programme management.",
+    },
+    "criteria_missing": {
+        "de": "Es fehlen Bewertungen für: {keys}.",
+        "en": "Scores are missing for: {keys}.",
+    },
+    "criteria_unknown": {
+        "de": "Unbekannte Kriterien: {keys}.",
+        "en": "Unknown criteria: {keys}.",
+    },
+    "criterion_range": {
+        "de": "„{key}“ muss zwischen 0 und {max} liegen (angegeben: {value}).",
+        "en": "'{key}' must be between 0 and {max} (given: {value}).",
+    },
+    "jury_deadline_passed": {
+        "de": "Die Frist für die Jurybewertung ist am {when} abgelaufen.",
+        "en": "The jury deadline passed on {when}.",
+    },
+    "no_proposal": {
+        "de": "Es liegt kein Auswahlvorschlag zur Entscheidung vor.",
+        "en": "There is no selection proposal awaiting a decision.",
+    },
+    "move_unknown": {
+        "de": "{reference} steht weder auf der Auswahl- noch auf der Nachrückliste.",
+        "en": "{reference} is neither selected nor on the waitlist.",
+    },
+    "over_seats": {
+        "de": "Die Auswahl hätte {count} Plätze; höchstens {limit} sind möglich.",
+        "en": "The selection would have {count} seats; at most {limit} are possible.",
+    },
+    "over_budget": {
+        "de": "Die Auswahl bände {committed}; das Budget beträgt {budget}.",
+        "en": "The selection would commit {committed}; the budget is {budget}.",
+    },
+    "not_offered": {
+        "de": "Für die Bewerbung {reference} liegt keine offene Förderzusage vor.",
+        "en": "There is no open award offer for the application {reference}.",
+    },
+    "offer_expired": {
+        "de": "Die Annahmefrist für {reference} ist am {when} abgelaufen.",
+        "en": "The acceptance deadline for {reference} passed on {when}.",
+    },
+}
+
+
+def refusal(language: str, key: str, **values: Any) -> str:
+    return REFUSALS[key][language].format(**values)
