@@ -166,5 +166,7 @@ def mail_check(
     )
 
 
+from grantflow import call_cli  # noqa: E402, F401 - registers the commands on running calls
+
 if __name__ == "__main__":
     app()

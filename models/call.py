@@ -169,6 +169,16 @@ class RankedApplication(BaseModel):
     amount: Decimal
 
 
+class Proposal(BaseModel):
+    """The selection proposal (or, once approved, the decision) with the ranking behind it."""
+
+    approved: bool
+    selected: list[str]
+    waitlist: list[str]
+    rejected: list[str]
+    ranking: list[RankedApplication]
+
+
 class CallResult(BaseModel):
     programme: str
     participants: list[str]

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         ProgrammeInput,
         ProgrammeStatus,
+        Proposal,
         RankedApplication,
         SetEligibility,
         SubmitApplication,
@@ -105,7 +106,7 @@ class ProgrammeWorkflow:
         self.updates_this_run = 0
         self.wake = False  # set by handlers whose change the main line must look at
         self.sending_receipts = False
-        self.proposal: tuple[list[str], list[str], list[str]] | None = None
+        self.proposal_lists: tuple[list[str], list[str], list[str]] | None = None
         self.ranking_rows: list[RankedApplication] = []
         self.approved = False
 
@@ -228,7 +229,7 @@ class ProgrammeWorkflow:
             self.programme, self.state.entries, self.references("eligible"), self.state.scores
         )
         self.state.ranking = [row.reference for row in self.ranking_rows]
-        self.proposal = propose(self.programme, self.state.entries, self.ranking_rows)
+        self.proposal_lists = propose(self.programme, self.state.entries, self.ranking_rows)
         await self.send_proposal()
         self.show_details()
         await workflow.wait_condition(lambda: self.approved and workflow.all_handlers_finished())
@@ -571,7 +572,7 @@ class ProgrammeWorkflow:
 
     @approve_selection.validator
     def validate_approval(self, request: ApproveSelection) -> None:
-        if self.state.phase != Phase.DECISION or self.proposal is None or self.approved:
+        if self.state.phase != Phase.DECISION or self.proposal_lists is None or self.approved:
             raise ValueError(self.say("no_proposal"))
         self.moved(request)  # raises ValueError when the result breaks seats or budget
 
@@ -601,6 +602,21 @@ class ProgrammeWorkflow:
             next_deadline=when,
             next_deadline_label=label,
             details=self.details(),
+        )
+
+    @workflow.query
+    def proposal(self) -> Proposal | None:
+        """The selection proposal, or the approved selection; None before the jury has ended."""
+        if self.proposal_lists is None:
+            return None
+        if self.approved:
+            lists = self.state.selected, self.state.waitlist, self.references("rejected")
+        else:
+            lists = self.proposal_lists
+        selected, waitlist, rejected = lists
+        return Proposal(
+            approved=self.approved, selected=list(selected), waitlist=list(waitlist),
+            rejected=list(rejected), ranking=self.ranking_rows,
         )
 
     # === steps ==============================================================================
@@ -715,7 +731,7 @@ class ProgrammeWorkflow:
         self.state.reminders_sent.append(key)
 
     async def send_proposal(self) -> None:
-        selected, waitlist, _ = self.proposal
+        selected, waitlist, _ = self.proposal_lists
         rows = {row.reference: row for row in self.ranking_rows}
         briefs = {b.reference: b for b in await self.briefs(selected + waitlist)}
 
@@ -894,7 +910,7 @@ class ProgrammeWorkflow:
 
     def moved(self, request: ApproveSelection) -> tuple[list[str], list[str], list[str]]:
         """The proposal with the managers' moves applied, checked against seats and budget."""
-        selected, waitlist, rejected = (list(part) for part in self.proposal)
+        selected, waitlist, rejected = (list(part) for part in self.proposal_lists)
         for move in request.moves:
             reference = move.reference
             for part in (selected, waitlist, rejected):

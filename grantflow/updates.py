@@ -1,0 +1,59 @@
+"""Sending updates to a programme as the CLI and portal do: refusals as messages, retries hidden.
+
+Temporal admits at most 10 updates in flight per workflow and answers more with
+RESOURCE_EXHAUSTED; a run that continues as new hands unfinished updates on. Both are
+retried here with backoff, so a person never sees them. A refusal by the workflow (its
+validator or handler) is final and comes back as ``Refused`` with the workflow's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+T = TypeVar("T")
+
+RETRIED = {RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE}
+
+
+class Refused(Exception):
+    """The workflow refused the update; ``str()`` is its message for the person."""
+
+
+def programme_workflow_id(programme_id: str) -> str:
+    return f"programme-{programme_id}"
+
+
+async def send_update(
+    handle: WorkflowHandle[Any, Any],
+    update: Callable[..., Any] | str,
+    argument: Any,
+    *,
+    result_type: type[T] | None = None,
+    max_wait_seconds: float = 120.0,
+) -> T:
+    """Execute ``update`` and return its result; retries the server's transient refusals."""
+    delay, waited = 0.05, 0.0
+    while True:
+        try:
+            return await handle.execute_update(update, argument, result_type=result_type)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            raise Refused(getattr(cause, "message", None) or str(cause)) from None
+        except RPCError as error:
+            if error.status not in RETRIED or waited >= max_wait_seconds:
+                raise
+        pause = delay * (1 + random.random())
+        await asyncio.sleep(pause)
+        waited += pause
+        delay = min(delay * 2, 2.0)
+
+
+def programme_handle(client: Client, programme_id: str) -> WorkflowHandle[Any, Any]:
+    """The programme's workflow, whichever run is current (no run id: survives continue-as-new)."""
+    return client.get_workflow_handle(programme_workflow_id(programme_id))

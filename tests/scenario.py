@@ -1,0 +1,77 @@
+"""Building blocks of call scenarios: programmes at test time, applications, mailbox counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from grantflow.definitions import load_programme
+from grantflow.mailcatcher import read_mailbox
+from models.programme import Programme, shifted
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "programmes" / "integration-bw-2020.yaml"
+
+TOWNS = [
+    "Aalen", "Balingen", "Calw", "Donaueschingen", "Ebersbach", "Freudenstadt", "Göppingen",
+    "Heidenheim", "Isny", "Jagstzell", "Künzelsau", "Lörrach", "Mössingen", "Nürtingen",
+    "Öhringen", "Pforzheim", "Rottweil", "Schwäbisch Hall", "Tübingen", "Überlingen",
+    "Villingen", "Waiblingen", "Zell am Harmersbach", "Bad Säckingen", "Ettlingen",
+    "Leonberg", "Murrhardt", "Nagold", "Offenburg", "Rastatt",
+]  # fmt: skip
+
+
+def programme_at(now: datetime, path: Path = EXAMPLE, days_ahead: int = 2) -> Programme:
+    """The definition moved by whole days so that it is published ``days_ahead`` days from now."""
+    programme = load_programme(path)
+    publication = programme.local(programme.timeline.publication)
+    days = (now.astimezone(programme.zone).date() - publication.date()).days + days_ahead
+    return shifted(programme, days)
+
+
+def application(
+    index: int,
+    *,
+    name: str | None = None,
+    type: str = "municipality",
+    amount: int = 40000,
+    council_resolution: bool = True,
+    email: str | None = None,
+) -> dict[str, Any]:
+    town = name or f"Stadt {TOWNS[index % len(TOWNS)]}"
+    return {
+        "applicant": {
+            "name": town,
+            "type": type,
+            "population": 10000 + index * 1000,
+            "address": f"Marktplatz {index + 1}, 7{index:04d} {TOWNS[index % len(TOWNS)]}",
+            "contact": {
+                "name": f"Engagementbeauftragte {index}",
+                "email": email or f"engagement{index}@kommune{index}.example",
+            },
+        },
+        "title": f"{TOWNS[index % len(TOWNS)]} engagiert – Willkommen gestalten",
+        "summary": "Die Kommune möchte gemeinsam mit Vereinen und Migrantenorganisationen eine "
+        "Anlauf- und Vernetzungsstelle für Engagement in der Integrationsarbeit aufbauen.",
+        "goals": ["Runder Tisch Integration", "Leitbild Willkommenskultur"],
+        "partners": ["Volkshochschule"],
+        "requested_amount": amount,
+        "council_resolution": council_resolution,
+        "attachments": [{"name": "Beschluss.pdf", "kind": "council_resolution"}],
+    }
+
+
+def mail_by_type(mail_dir: Path) -> dict[str, Counter[str]]:
+    """message type → recipient address → count."""
+    result: dict[str, Counter[str]] = {}
+    for message in read_mailbox(mail_dir):
+        address = message["X-Envelope-To"]
+        result.setdefault(message["X-Grantflow-Type"], Counter())[address] += 1
+    return result
+
+
+def after(moment: datetime, now: datetime, slack: timedelta = timedelta(minutes=1)) -> timedelta:
+    """How long to sleep from ``now`` to just after ``moment``."""
+    return max(moment - now + slack, timedelta(0))
