@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
@@ -49,6 +50,14 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
     return [documents.render_document, notifications.send_emails, *records.all()]
 
 
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "pydantic", "pydantic_core", "email_validator", "idna", "dns"
+    )
+)
+"""Workflow code validates emails with pydantic; those modules pass through the sandbox."""
+
+
 def build_worker(
     client: Client, settings: Settings, sessions: Any, pdf_executor: Executor
 ) -> Worker:
@@ -58,6 +67,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=build_activities(settings, sessions, pdf_executor),
         graceful_shutdown_timeout=timedelta(seconds=30),
+        workflow_runner=SANDBOX,
     )
 
 

@@ -100,5 +100,10 @@ def template_environment(subfolder: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    environment.filters.update(
+        date=format_date,
+        datetime=format_datetime,
+        money=format_money,
+        applicant_type=format_applicant_type,
+    )
     return environment

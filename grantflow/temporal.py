@@ -27,3 +27,27 @@ async def connect(settings: Settings) -> Client:
         tls=tls_config(settings),
         api_key=api_key,
     )
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register grantflow's search attributes in the client's namespace (idempotent).
+
+    ``make run`` registers them when the dev server starts; this is for servers that are
+    started otherwise (the time-skipping test server of tests and ``grantflow simulate``).
+    """
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from grantflow.settings import SEARCH_ATTRIBUTES
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
+    request = AddSearchAttributesRequest(
+        namespace=client.namespace,
+        search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as error:
+        if error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise

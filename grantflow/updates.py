@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -37,21 +38,36 @@ async def send_update(
     result_type: type[T] | None = None,
     max_wait_seconds: float = 120.0,
 ) -> T:
-    """Execute ``update`` and return its result; retries the server's transient refusals."""
+    """Execute ``update`` and return its result; retries the server's transient refusals.
+
+    Every attempt carries the same update id, so the server runs the update at most once
+    per run even when an answer was lost on the way back.
+    """
+    update_id = str(uuid.uuid4())
     delay, waited = 0.05, 0.0
     while True:
         try:
-            return await handle.execute_update(update, argument, result_type=result_type)
+            return await handle.execute_update(
+                update, argument, id=update_id, result_type=result_type
+            )
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             raise Refused(getattr(cause, "message", None) or str(cause)) from None
         except RPCError as error:
-            if error.status not in RETRIED or waited >= max_wait_seconds:
+            if not _transient(error) or waited >= max_wait_seconds:
                 raise
         pause = delay * (1 + random.random())
         await asyncio.sleep(pause)
         waited += pause
         delay = min(delay * 2, 2.0)
+
+
+def _transient(error: RPCError) -> bool:
+    """Too many updates in flight, a server that is briefly away, or an update that the
+    server lost track of while the run changed (continue-as-new) — worth another try."""
+    if error.status in RETRIED:
+        return True
+    return error.status == RPCStatusCode.NOT_FOUND and "update" in error.message.lower()
 
 
 def programme_handle(client: Client, programme_id: str) -> WorkflowHandle[Any, Any]:

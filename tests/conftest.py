@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from grantflow import db
 from grantflow.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
+from grantflow.temporal import register_search_attributes
 
 POSTGRES_URL = os.environ.get("GRANTFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
@@ -133,6 +134,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 

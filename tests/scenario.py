@@ -75,3 +75,24 @@ def mail_by_type(mail_dir: Path) -> dict[str, Counter[str]]:
 def after(moment: datetime, now: datetime, slack: timedelta = timedelta(minutes=1)) -> timedelta:
     """How long to sleep from ``now`` to just after ``moment``."""
     return max(moment - now + slack, timedelta(0))
+
+
+def with_timeline(programme: Programme, now: datetime, **offsets: timedelta | int) -> Programme:
+    """The programme with its timeline relative to ``now`` (datetimes as offsets from now)."""
+    data = programme.model_dump(mode="json")
+    timeline = data["timeline"]
+    for name, value in offsets.items():
+        if isinstance(value, timedelta):
+            timeline[name] = (now + value).isoformat()
+        else:
+            timeline[name] = value
+    start = now + timedelta(days=2) + offsets.get("jury_deadline", timedelta(days=1))
+    timeline.setdefault("support_start", start.date().isoformat())
+    timeline["support_start"] = max(timeline["support_start"], start.date().isoformat())
+    end = (
+        now
+        + timedelta(days=31 * (timeline["support_duration_months"] + 1))
+        + offsets.get("jury_deadline", timedelta(days=1))
+    )
+    timeline["closing_meeting"] = end.isoformat()
+    return Programme.model_validate(data)

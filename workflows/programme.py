@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -615,46 +615,66 @@ class ProgrammeWorkflow:
             lists = self.proposal_lists
         selected, waitlist, rejected = lists
         return Proposal(
-            approved=self.approved, selected=list(selected), waitlist=list(waitlist),
-            rejected=list(rejected), ranking=self.ranking_rows,
+            approved=self.approved,
+            selected=list(selected),
+            waitlist=list(waitlist),
+            rejected=list(rejected),
+            ranking=self.ranking_rows,
         )
 
     # === steps ==============================================================================
 
     async def send_receipts(self) -> None:
-        """Receipts (email + PDF copy) go out in batches, off the intake's critical path."""
+        """Receipts (email + PDF copy) go out in batches, off the intake's critical path.
+
+        A failure that retries cannot mend (a broken template) pauses the receipts and shows
+        it in the current details; after a fix is deployed, the next attempt sends them.
+        """
         while True:
             await workflow.wait_condition(lambda: bool(self.state.receipts_due))
             self.sending_receipts = True
             batch = self.state.receipts_due[:RECEIPT_BATCH]
-            copies = await asyncio.gather(
-                *[
-                    render_document(
-                        self.document(
-                            "application_copy",
-                            key=f"application_copy/{r}",
-                            reference=r,
-                            applications=[r],
-                        )
-                    )
-                    for r in batch
-                ]
-            )
-            await self.send(
-                "application_receipt",
-                "receipt",
-                [
-                    Recipient(
-                        application=r,
-                        attachments=[
-                            Attachment(filename=f"bewerbung-{r}.pdf", document_id=copy.id)
-                        ],
-                    )
-                    for r, copy in zip(batch, copies, strict=True)
-                ],
-            )
+            try:
+                await self.send_receipt_batch(batch)
+            except ActivityError as error:
+                workflow.logger.warning("receipts paused: %s", error.cause)
+                workflow.set_current_details(
+                    f"{self.details()}\n⚠ Eingangsbestätigungen gestört ({error.cause}); "
+                    "neuer Versuch in 10 Minuten"
+                )
+                self.sending_receipts = False
+                await workflow.sleep(
+                    timedelta(minutes=10), summary="Eingangsbestätigungen: neuer Versuch"
+                )
+                continue
             del self.state.receipts_due[: len(batch)]
             self.sending_receipts = False
+
+    async def send_receipt_batch(self, batch: list[str]) -> None:
+        copies = await asyncio.gather(
+            *[
+                render_document(
+                    self.document(
+                        "application_copy",
+                        key=f"application_copy/{r}",
+                        reference=r,
+                        applications=[r],
+                    )
+                )
+                for r in batch
+            ]
+        )
+        await self.send(
+            "application_receipt",
+            "receipt",
+            [
+                Recipient(
+                    application=r,
+                    attachments=[Attachment(filename=f"bewerbung-{r}.pdf", document_id=copy.id)],
+                )
+                for r, copy in zip(batch, copies, strict=True)
+            ],
+        )
 
     async def receipts_sent(self) -> None:
         await workflow.wait_condition(
