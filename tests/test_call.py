@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -141,6 +142,8 @@ async def test_call_from_publication_to_participants(
         assert decision.phase == Phase.DECISION
 
         # Decision: 23 seats, one on the waitlist; the managers approve as proposed.
+        proposal = await _proposal(handle)
+        assert (len(proposal.selected), len(proposal.waitlist)) == (23, 1)
         selected = await send_update(
             handle, ProgrammeWorkflow.approve_selection, ApproveSelection(actor=MANAGER),
             result_type=list[str],
@@ -151,14 +154,16 @@ async def test_call_from_publication_to_participants(
         assert len(waitlisted) == 1
 
         # Acceptance: one declines, one stays silent, the waitlisted one moves up and accepts.
+        await _until(handle, lambda s: s.counts.get("offered") == 23)
         decliner, silent = selected[0], selected[1]
         accept, decline = ProgrammeWorkflow.accept_award, ProgrammeWorkflow.decline_award
         for reference in selected[2:]:
             await send_update(handle, accept, AwardResponse(reference=reference))
         await send_update(handle, decline, AwardResponse(reference=decliner))
-        await env.sleep(timedelta(days=t.acceptance_period_days + 1))
-        moved_up = waitlisted[0]
-        await send_update(handle, ProgrammeWorkflow.accept_award, AwardResponse(reference=moved_up))
+        moved_up = waitlisted[0]  # the declined seat goes to the waitlist at once
+        await _until(handle, lambda s: s.counts.get("offered") == 2)
+        await send_update(handle, accept, AwardResponse(reference=moved_up))
+        await env.sleep(timedelta(days=t.acceptance_period_days + 1))  # the silent one lapses
         result: CallResult = await handle.result()
 
     assert sorted(result.participants) == sorted([*selected[2:], moved_up])
@@ -237,6 +242,23 @@ async def _ranked(sessions, workflow_id) -> list[str]:
             .order_by(Decision.rank)
         )
         return [r for (r,) in rows]
+
+
+async def _until(handle, predicate) -> None:
+    """Real people act on the letters they received: wait until the workflow sent them."""
+    for _ in range(600):
+        if predicate(await handle.query(ProgrammeWorkflow.status)):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the workflow did not get there")
+
+
+async def _proposal(handle):
+    for _ in range(300):
+        if proposal := await handle.query(ProgrammeWorkflow.proposal):
+            return proposal
+        await asyncio.sleep(0.1)
+    raise AssertionError("no proposal")
 
 
 async def _score(handle, programme, member: str, reference: str) -> None:

@@ -1,8 +1,16 @@
-"""Sending email from workflow code: one call, refusals recorded instead of failing the run."""
+"""Activities from workflow code: email, documents, and a pause instead of a failed programme.
+
+A programme runs for years. An activity error that retries cannot mend (a broken template,
+a bug in a record activity) must not fail the whole programme: the step pauses, says so in
+the workflow's current details, and tries again every ten minutes, so a deployed fix lets
+the programme continue where it stood.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -12,6 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.notifications import RECIPIENT_REJECTED, NotificationActivities
     from models.messages import DeliveryReport, DocumentRequest, EmailBatch, StoredDocument
+
+T = TypeVar("T")
+PAUSE = timedelta(minutes=10)
 
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -26,31 +37,53 @@ DOCUMENT_RETRY = RetryPolicy(
 )
 
 
+async def persevere(step: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run ``step``; after an error that retries could not mend, pause and try again."""
+    while True:
+        try:
+            return await step()
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
+                raise
+            workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, cause)
+            workflow.set_current_details(
+                f"⚠ {what}: gestört ({cause}). Nach der Korrektur geht es von selbst weiter; "
+                "nächster Versuch in 10 Minuten."
+            )
+            await workflow.sleep(PAUSE, summary=f"neuer Versuch: {what}")
+
+
 async def send_emails(batch: EmailBatch) -> DeliveryReport:
     """Send ``batch``; addresses the server refuses for good come back in ``rejected``."""
-    count = len(batch.recipients)
     try:
-        return await workflow.execute_activity_method(
-            NotificationActivities.send_emails,
-            batch,
-            start_to_close_timeout=timedelta(minutes=2 + count // 50),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=MAIL_RETRY,
-            summary=f"E-Mail {batch.message_type} an {count} Empfänger",
-        )
+        return await persevere(lambda: _send(batch), f"E-Mail {batch.message_type}")
     except ActivityError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
-            return DeliveryReport.model_validate(cause.details[0])
-        raise
+        return DeliveryReport.model_validate(error.cause.details[0])
+
+
+async def _send(batch: EmailBatch) -> DeliveryReport:
+    count = len(batch.recipients)
+    return await workflow.execute_activity_method(
+        NotificationActivities.send_emails,
+        batch,
+        start_to_close_timeout=timedelta(minutes=2 + count // 50),
+        heartbeat_timeout=timedelta(minutes=2),
+        retry_policy=MAIL_RETRY,
+        summary=f"E-Mail {batch.message_type} an {count} Empfänger",
+    )
 
 
 async def render_document(request: DocumentRequest) -> StoredDocument:
     """Render and store a PDF once per ``request.key``."""
-    return await workflow.execute_activity_method(
-        DocumentActivities.render_document,
-        request,
-        start_to_close_timeout=timedelta(minutes=5),
-        retry_policy=DOCUMENT_RETRY,
-        summary=f"Dokument {request.kind}" + (f" {request.reference}" if request.reference else ""),
+    what = f"Dokument {request.kind}" + (f" {request.reference}" if request.reference else "")
+    return await persevere(
+        lambda: workflow.execute_activity_method(
+            DocumentActivities.render_document,
+            request,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=DOCUMENT_RETRY,
+            summary=what,
+        ),
+        what,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         StatusRecord,
         StoreApplication,
     )
-    from workflows.mail import render_document, send_emails
+    from workflows.mail import persevere, render_document, send_emails
     from workflows.selection import (
         assign_jury,
         award_limit,
@@ -162,10 +162,10 @@ class ProgrammeWorkflow:
             )
             wake_at = min(self.state.deadline, reminder[1]) if reminder else self.state.deadline
             self.wake = False
-            await workflow.wait_condition(
+            await self.wait_until(
                 lambda: self.wake or self.should_continue_as_new(),
-                timeout=wake_at - now,
-                timeout_summary="Erinnerung an die Bewerbungsfrist"
+                within=wake_at - now,
+                summary="Erinnerung an die Bewerbungsfrist"
                 if reminder and reminder[1] < self.state.deadline
                 else "Ende der Bewerbungsfrist",
             )
@@ -211,10 +211,10 @@ class ProgrammeWorkflow:
         while (now := workflow.now()) < deadline and not self.all_scores_in():
             reminder = self.next_reminder("jury", deadline, days, now)
             wake_at = min(deadline, reminder[1]) if reminder else deadline
-            await workflow.wait_condition(
+            await self.wait_until(
                 lambda: self.all_scores_in() or self.should_continue_as_new(),
-                timeout=wake_at - now,
-                timeout_summary="Jury-Erinnerung" if reminder else "Ende der Jurybewertung",
+                within=wake_at - now,
+                summary="Jury-Erinnerung" if reminder else "Ende der Jurybewertung",
             )
             if self.should_continue_as_new():
                 await self.continue_as_new()
@@ -253,10 +253,10 @@ class ProgrammeWorkflow:
             now = workflow.now()
             next_expiry = min(self.state.entries[r].offer_deadline for r in offered)
             self.wake = False
-            await workflow.wait_condition(
+            await self.wait_until(
                 lambda: self.wake,
-                timeout=max(next_expiry - now, timedelta(0)),
-                timeout_summary="Ablauf einer Annahmefrist",
+                within=next_expiry - now,
+                summary="Ablauf einer Annahmefrist",
             )
             for reference in offered:
                 entry = self.state.entries[reference]
@@ -274,12 +274,11 @@ class ProgrammeWorkflow:
             ),
         )
         await self.send_letters("waitlist_closed", self.state.waitlist, document=False)
-        briefs = await self.briefs(participants)
         await self.send(
             "participants_final",
             "participants_final",
             self.managers(),
-            participants=[b.model_dump() for b in briefs],
+            participants=await self.ranking_table(participants),
             declined=len(self.references("declined", "lapsed")),
             moved_up=sum(1 for r in participants if self.state.entries[r].moved_up),
         )
@@ -625,28 +624,12 @@ class ProgrammeWorkflow:
     # === steps ==============================================================================
 
     async def send_receipts(self) -> None:
-        """Receipts (email + PDF copy) go out in batches, off the intake's critical path.
-
-        A failure that retries cannot mend (a broken template) pauses the receipts and shows
-        it in the current details; after a fix is deployed, the next attempt sends them.
-        """
+        """Receipts (email + PDF copy) go out in batches, off the intake's critical path."""
         while True:
             await workflow.wait_condition(lambda: bool(self.state.receipts_due))
             self.sending_receipts = True
             batch = self.state.receipts_due[:RECEIPT_BATCH]
-            try:
-                await self.send_receipt_batch(batch)
-            except ActivityError as error:
-                workflow.logger.warning("receipts paused: %s", error.cause)
-                workflow.set_current_details(
-                    f"{self.details()}\n⚠ Eingangsbestätigungen gestört ({error.cause}); "
-                    "neuer Versuch in 10 Minuten"
-                )
-                self.sending_receipts = False
-                await workflow.sleep(
-                    timedelta(minutes=10), summary="Eingangsbestätigungen: neuer Versuch"
-                )
-                continue
+            await self.send_receipt_batch(batch)
             del self.state.receipts_due[: len(batch)]
             self.sending_receipts = False
 
@@ -715,6 +698,7 @@ class ProgrammeWorkflow:
                 key=f"jury_dossier/{purpose}",
                 applications=references,
                 member_name=person.name,
+                jury_deadline=self.jury_deadline().isoformat(),
             )
         )
         briefs = await self.briefs(references)
@@ -752,27 +736,13 @@ class ProgrammeWorkflow:
 
     async def send_proposal(self) -> None:
         selected, waitlist, _ = self.proposal_lists
-        rows = {row.reference: row for row in self.ranking_rows}
-        briefs = {b.reference: b for b in await self.briefs(selected + waitlist)}
-
-        def table(references: list[str]) -> list[dict[str, Any]]:
-            return [
-                {
-                    **briefs[r].model_dump(),
-                    "rank": rows[r].rank,
-                    "score": str(rows[r].score),
-                    "reviews": rows[r].reviews,
-                    "amount": str(rows[r].amount),
-                }
-                for r in references
-            ]
-
         committed = sum(
             (commitment(self.programme, self.state.entries[r]) for r in selected), Decimal(0)
         )
+        rows = await self.ranking_table(selected + waitlist)
         context = {
-            "selected": table(selected),
-            "waitlist": table(waitlist),
+            "selected": rows[: len(selected)],
+            "waitlist": rows[len(selected) :],
             "ineligible_count": len(self.references("ineligible")),
             "budget_committed": str(committed),
         }
@@ -784,6 +754,21 @@ class ProgrammeWorkflow:
             attachments=[Attachment(filename="rangliste.pdf", document_id=ranking.id)],
             **context,
         )
+
+    async def ranking_table(self, references: list[str]) -> list[dict[str, Any]]:
+        """Rows for rankings and lists: rank, reference, title, organisation, score, amount."""
+        rows = {row.reference: row for row in self.ranking_rows}
+        briefs = {b.reference: b for b in await self.briefs(references)}
+        return [
+            {
+                **briefs[r].model_dump(),
+                "rank": rows[r].rank,
+                "score": str(rows[r].score),
+                "reviews": rows[r].reviews,
+                "amount": str(rows[r].amount),
+            }
+            for r in references
+        ]
 
     async def offer(self, reference: str, moved_up: bool) -> None:
         """An award letter with its own acceptance period."""
@@ -1012,18 +997,32 @@ class ProgrammeWorkflow:
         )
         self.show_details()
 
+    async def wait_until(self, condition: Any, within: timedelta, summary: str) -> bool:
+        """Wait for ``condition`` at most ``within``; True when it came true in time."""
+        if within <= timedelta(0):
+            return bool(condition())
+        try:
+            await workflow.wait_condition(condition, timeout=within, timeout_summary=summary)
+        except TimeoutError:
+            return False
+        return True
+
     async def sleep_until(self, moment: datetime, what: str) -> None:
         delay = moment - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay, summary=f"{what}: {self.when(moment)}")
 
     async def record(self, activity: str, argument: Any) -> Any:
-        return await workflow.execute_activity_method(
-            getattr(RecordActivities, activity),
-            argument,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RECORD_RETRY,
-            summary=activity.replace("_", " "),
+        """Write to the record (read model + audit log) through ``RecordActivities``."""
+        return await persevere(
+            lambda: workflow.execute_activity_method(
+                getattr(RecordActivities, activity),
+                argument,
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=RECORD_RETRY,
+                summary=activity.replace("_", " "),
+            ),
+            activity.replace("_", " "),
         )
 
     async def record_assignments(self, assignments: dict[str, list[int]]) -> None:
