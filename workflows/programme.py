@@ -865,8 +865,8 @@ class ProgrammeWorkflow:
 
     # === helpers ============================================================================
 
-    def say(self, key: str, **values: Any) -> str:
-        return refusal(self.programme.language, key, **values)
+    def say(self, text: str, /, **values: Any) -> str:
+        return refusal(self.programme.language, text, **values)
 
     def when(self, moment: datetime) -> str:
         return format_datetime(moment, self.programme.language, self.programme.timezone)

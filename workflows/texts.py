@@ -131,5 +131,5 @@ REFUSALS: dict[str, dict[str, str]] = {
 }
 
 
-def refusal(language: str, key: str, **values: Any) -> str:
-    return REFUSALS[key][language].format(**values)
+def refusal(language: str, text: str, /, **values: Any) -> str:
+    return REFUSALS[text][language].format(**values)
