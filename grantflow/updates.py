@@ -15,7 +15,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+
+from models.call import BUSY
 
 T = TypeVar("T")
 
@@ -52,7 +55,10 @@ async def send_update(
             )
         except WorkflowUpdateFailedError as error:
             cause = error.cause
-            raise Refused(getattr(cause, "message", None) or str(cause)) from None
+            if not (isinstance(cause, ApplicationError) and cause.type == BUSY):
+                raise Refused(getattr(cause, "message", None) or str(cause)) from None
+            if waited >= max_wait_seconds:
+                raise
         except RPCError as error:
             if not _transient(error) or waited >= max_wait_seconds:
                 raise

@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 
 from models.programme import Programme
 
+BUSY = "ProgrammeBusy"
+"""Refusal type of an update that arrives while a run continues as new: callers send it again."""
+
 
 class Phase(StrEnum):
     """Where a programme is; the value of the ``GrantPhase`` search attribute."""

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from grantflow.formatting import format_datetime, format_money
     from models.application import ApplicationForm
     from models.call import (
+        BUSY,
         PHASE_WORDS,
         ApproveSelection,
         AwardResponse,
@@ -109,6 +110,7 @@ class ProgrammeWorkflow:
         self.proposal_lists: tuple[list[str], list[str], list[str]] | None = None
         self.ranking_rows: list[RankedApplication] = []
         self.approved = False
+        self.moving = False  # continuing as new: new updates wait for the next run
 
     # === the process =========================================================================
 
@@ -321,6 +323,7 @@ class ProgrammeWorkflow:
 
     @submit_application.validator
     def validate_application(self, submission: SubmitApplication) -> None:
+        self.refuse_while_moving()
         self.require_open()
         try:
             form = ApplicationForm.model_validate(submission.form)
@@ -369,6 +372,7 @@ class ProgrammeWorkflow:
 
     @withdraw_application.validator
     def validate_withdrawal(self, request: WithdrawApplication) -> None:
+        self.refuse_while_moving()
         entry = self.entry(request.reference)
         if workflow.now() >= self.state.deadline or self.state.phase != Phase.OPEN:
             raise ValueError(
@@ -409,6 +413,7 @@ class ProgrammeWorkflow:
 
     @extend_deadline.validator
     def validate_extension(self, request: ExtendDeadline) -> None:
+        self.refuse_while_moving()
         if self.state.phase != Phase.OPEN or workflow.now() >= self.state.deadline:
             raise ValueError(self.say("extend_not_open"))
         new = self.programme.local(request.new_deadline)
@@ -450,6 +455,7 @@ class ProgrammeWorkflow:
 
     @set_eligibility.validator
     def validate_eligibility(self, request: SetEligibility) -> None:
+        self.refuse_while_moving()
         review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
         if self.state.phase != Phase.FORMAL_CHECK or workflow.now() >= review_end:
             raise ValueError(self.say("not_in_review", when=self.when(review_end)))
@@ -490,6 +496,7 @@ class ProgrammeWorkflow:
 
     @declare_conflict.validator
     def validate_conflict(self, request: DeclareConflict) -> None:
+        self.refuse_while_moving()
         self.require_jury_phase()
         member = self.member_index(request.member)
         if member in self.state.conflicts.get(request.reference, []):
@@ -520,6 +527,7 @@ class ProgrammeWorkflow:
 
     @submit_score.validator
     def validate_score(self, request: SubmitScore) -> None:
+        self.refuse_while_moving()
         self.require_jury_phase()
         member = self.member_index(request.member)
         reference = request.reference
@@ -571,6 +579,7 @@ class ProgrammeWorkflow:
 
     @approve_selection.validator
     def validate_approval(self, request: ApproveSelection) -> None:
+        self.refuse_while_moving()
         if self.state.phase != Phase.DECISION or self.proposal_lists is None or self.approved:
             raise ValueError(self.say("no_proposal"))
         self.moved(request)  # raises ValueError when the result breaks seats or budget
@@ -581,6 +590,7 @@ class ProgrammeWorkflow:
 
     @accept_award.validator
     def validate_acceptance(self, response: AwardResponse) -> None:
+        self.refuse_while_moving()
         self.require_open_offer(response.reference)
 
     @workflow.update
@@ -589,6 +599,7 @@ class ProgrammeWorkflow:
 
     @decline_award.validator
     def validate_decline(self, response: AwardResponse) -> None:
+        self.refuse_while_moving()
         self.require_open_offer(response.reference)
 
     @workflow.query
@@ -889,6 +900,14 @@ class ProgrammeWorkflow:
                 return index
         raise ValueError(self.say("unknown_member", member=email))
 
+    def refuse_while_moving(self) -> None:
+        """While the run hands over to a new one, updates are turned away to be retried."""
+        if self.moving:
+            raise ApplicationError(
+                "Das Programm wechselt gerade in einen neuen Lauf; bitte gleich erneut senden.",
+                type=BUSY,
+            )
+
     def require_open(self) -> None:
         now, t = workflow.now(), self.programme.timeline
         if self.state.phase == Phase.SCHEDULED:
@@ -981,6 +1000,7 @@ class ProgrammeWorkflow:
 
     async def continue_as_new(self) -> None:
         """Hand compact state to a fresh run once every handler has finished."""
+        self.moving = True
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self.sending_receipts
         )
