@@ -141,8 +141,9 @@ class CallState(BaseModel):
         default_factory=dict, description="reference → member index → weighted total"
     )
     ranking: list[str] = Field(default_factory=list)
-    selected: list[str] = Field(default_factory=list)
-    waitlist: list[str] = Field(default_factory=list)
+    selected: list[str] = Field(default_factory=list, description="as approved")
+    waitlist: list[str] = Field(default_factory=list, description="still waiting for a seat")
+    waitlisted: list[str] = Field(default_factory=list, description="as approved")
     participants: list[str] = Field(default_factory=list)
     undeliverable: list[str] = Field(default_factory=list, description="refused addresses")
 
@@ -183,8 +184,14 @@ class Proposal(BaseModel):
 
 
 class CallResult(BaseModel):
+    """The call's outcome: who was selected, who took part, what it binds of the budget."""
+
     programme: str
     participants: list[str]
-    declined: list[str]
+    awarded: list[str] = Field(description="the approved selection")
+    waitlisted: list[str] = Field(description="the approved waitlist")
+    rejected: list[str]
+    declined: list[str] = Field(description="declined or let the acceptance period lapse")
     moved_up: list[str]
+    committed: Decimal
     counts: dict[str, int]

@@ -288,8 +288,15 @@ class ProgrammeWorkflow:
         return CallResult(
             programme=self.programme.id,
             participants=participants,
+            awarded=self.state.selected,
+            waitlisted=self.state.waitlisted,
+            rejected=self.references("rejected"),
             declined=self.references("declined", "lapsed"),
             moved_up=[r for r, e in self.state.entries.items() if e.moved_up],
+            committed=sum(
+                (commitment(self.programme, self.state.entries[r]) for r in participants),
+                Decimal(0),
+            ),
             counts=self.counts(),
         )
 
@@ -554,6 +561,7 @@ class ProgrammeWorkflow:
         """Apply the managers' moves (each with a reason) and record the decision."""
         selected, waitlist, rejected = self.moved(request)
         self.state.selected, self.state.waitlist = selected, waitlist
+        self.state.waitlisted = list(waitlist)
         for reference in selected:
             self.state.entries[reference].status = "selected"
         for reference in waitlist:
