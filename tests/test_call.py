@@ -43,9 +43,11 @@ async def status(handle) -> ProgrammeStatus:
 
 async def submit(handle, form) -> str:
     receipt = await send_update(
-        handle, ProgrammeWorkflow.submit_application, SubmitApplication(form=form),
+        handle,
+        ProgrammeWorkflow.submit_application,
+        SubmitApplication(form=form),
         result_type=SubmitReceipt,
-    )  # fmt: skip
+    )
     return receipt.reference
 
 
@@ -69,9 +71,11 @@ async def test_call_from_publication_to_participants(
 
     async with build_worker(env.client, settings, sessions, pdf_executor):
         handle = await env.client.start_workflow(
-            ProgrammeWorkflow.run, ProgrammeInput(programme=programme),
-            id=workflow_id, task_queue=settings.task_queue,
-        )  # fmt: skip
+            ProgrammeWorkflow.run,
+            ProgrammeInput(programme=programme),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+        )
 
         # Before publication: refused, nothing stored.
         message = await refused(
@@ -95,14 +99,16 @@ async def test_call_from_publication_to_participants(
             handle, ProgrammeWorkflow.submit_application, SubmitApplication(form=duplicate)
         )
         assert "association" in await refused(
-            handle, ProgrammeWorkflow.submit_application,
+            handle,
+            ProgrammeWorkflow.submit_application,
             SubmitApplication(form=application(27, type="association")),
-        )  # fmt: skip
+        )
         withdrawn = references[24]
         await send_update(
-            handle, ProgrammeWorkflow.withdraw_application,
+            handle,
+            ProgrammeWorkflow.withdraw_application,
             WithdrawApplication(reference=withdrawn, reason="Gemeinderat hat abgelehnt"),
-        )  # fmt: skip
+        )
 
         # The deadline passes (reminders 14 and 2 days before at 09:00), late ones are refused.
         await env.sleep(after(deadline, await env.get_current_time(), timedelta(seconds=1)))
@@ -122,9 +128,10 @@ async def test_call_from_publication_to_participants(
         assignments = await _assignments(sessions, workflow_id)
         member_of_conflict = sorted(assignments[conflicted])[0]
         replacement = await send_update(
-            handle, ProgrammeWorkflow.declare_conflict,
+            handle,
+            ProgrammeWorkflow.declare_conflict,
             DeclareConflict(member=member_of_conflict, reference=conflicted, reason="Wohnort"),
-        )  # fmt: skip
+        )
         assert replacement not in assignments[conflicted]
         assignments = await _assignments(sessions, workflow_id)
         assert member_of_conflict not in assignments[conflicted]
@@ -145,9 +152,11 @@ async def test_call_from_publication_to_participants(
         proposal = await _proposal(handle)
         assert (len(proposal.selected), len(proposal.waitlist)) == (23, 1)
         selected = await send_update(
-            handle, ProgrammeWorkflow.approve_selection, ApproveSelection(actor=MANAGER),
+            handle,
+            ProgrammeWorkflow.approve_selection,
+            ApproveSelection(actor=MANAGER),
             result_type=list[str],
-        )  # fmt: skip
+        )
         assert len(selected) == 23
         ranked = await _ranked(sessions, workflow_id)
         waitlisted = [r for r in ranked if r not in selected]
@@ -193,14 +202,22 @@ async def test_call_from_publication_to_participants(
         phases = [
             (entry.details["to"], entry.occurred_at)
             for entry in await session.scalars(
-                select(AuditEntry).where(AuditEntry.action == "phase_changed")
+                select(AuditEntry)
+                .where(AuditEntry.action == "phase_changed")
                 .order_by(AuditEntry.id)
             )
-        ]  # fmt: skip
-    assert documents == Counter({
-        "call": 1, "application_copy": 27, "ineligibility_notice": 2, "jury_dossier": 6,
-        "ranking": 1, "award_letter": 24, "waitlist_notice": 1,
-    })  # fmt: skip
+        ]
+    assert documents == Counter(
+        {
+            "call": 1,
+            "application_copy": 27,
+            "ineligibility_notice": 2,
+            "jury_dossier": 6,
+            "ranking": 1,
+            "award_letter": 24,
+            "waitlist_notice": 1,
+        }
+    )
     changes = dict(phases)
     assert _utc(changes["OPEN"]) == _utc(publication)
     assert _utc(changes["FORMAL_CHECK"]) == _utc(deadline)
@@ -265,6 +282,7 @@ async def _score(handle, programme, member: str, reference: str) -> None:
     number = int(reference.rpartition("-")[2])
     scores = {c.key: max(0, c.max - (number % (c.max + 1))) for c in programme.criteria}
     await send_update(
-        handle, ProgrammeWorkflow.submit_score,
+        handle,
+        ProgrammeWorkflow.submit_score,
         SubmitScore(member=member, reference=reference, scores=scores),
-    )  # fmt: skip
+    )

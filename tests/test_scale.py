@@ -27,17 +27,22 @@ SUBMITTERS = 14  # more than the 10 updates Temporal admits in flight: some get 
 @pytest.mark.slow
 async def test_more_than_2000_applications_continue_as_new(dev_env, settings, sessions, smtp):
     programme = with_timeline(
-        load_programme(EXAMPLE), datetime.now(UTC), publication=timedelta(minutes=-1),
-        application_deadline=timedelta(hours=6), jury_deadline=timedelta(days=20),
-    )  # fmt: skip
+        load_programme(EXAMPLE),
+        datetime.now(UTC),
+        publication=timedelta(minutes=-1),
+        application_deadline=timedelta(hours=6),
+        jury_deadline=timedelta(days=20),
+    )
     programme = programme.model_copy(update={"id": f"scale-{uuid.uuid4().hex[:8]}"})
     pool = process_pool(2)
     try:
         async with build_worker(dev_env.client, settings, sessions, pool):
             handle = await dev_env.client.start_workflow(
-                ProgrammeWorkflow.run, ProgrammeInput(programme=programme),
-                id=f"programme-{programme.id}", task_queue=settings.task_queue,
-            )  # fmt: skip
+                ProgrammeWorkflow.run,
+                ProgrammeInput(programme=programme),
+                id=f"programme-{programme.id}",
+                task_queue=settings.task_queue,
+            )
             await wait_for_phase(handle, Phase.OPEN)
             first_run = (await handle.describe()).run_id
 
@@ -51,10 +56,12 @@ async def test_more_than_2000_applications_continue_as_new(dev_env, settings, se
                     index = queue.get_nowait()
                     form = application(index, name=f"Gemeinde Nummer {index}")
                     receipt = await send_update(
-                        handle, ProgrammeWorkflow.submit_application,
-                        SubmitApplication(form=form), result_type=SubmitReceipt,
+                        handle,
+                        ProgrammeWorkflow.submit_application,
+                        SubmitApplication(form=form),
+                        result_type=SubmitReceipt,
                         max_wait_seconds=300,
-                    )  # fmt: skip
+                    )
                     references[index] = receipt.reference
 
             started = asyncio.get_running_loop().time()
@@ -81,10 +88,13 @@ async def test_more_than_2000_applications_continue_as_new(dev_env, settings, se
             for _ in range(600):  # receipts trail the intake; wait for the last ones
                 async with sessions() as session:
                     receipts = await session.scalar(
-                        select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.message_type == "application_receipt",
-                               OutboxMessage.status == "sent")
-                    )  # fmt: skip
+                        select(func.count())
+                        .select_from(OutboxMessage)
+                        .where(
+                            OutboxMessage.message_type == "application_receipt",
+                            OutboxMessage.status == "sent",
+                        )
+                    )
                 if receipts == APPLICATIONS:
                     break
                 await asyncio.sleep(1)
