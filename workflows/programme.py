@@ -14,15 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.records import RecordActivities
     from grantflow.definitions import problems_of
-    from grantflow.formatting import format_datetime, format_money
+    from grantflow.formatting import format_money
     from models.application import ApplicationForm
     from models.call import (
         BUSY,
@@ -45,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitScore,
         WithdrawApplication,
     )
-    from models.messages import Attachment, DocumentRequest, EmailBatch, LetterHead, Recipient
+    from models.messages import Attachment, Recipient
     from models.programme import Programme
     from models.records import (
         AssignmentRecord,
@@ -63,7 +62,8 @@ with workflow.unsafe.imports_passed_through():
         StatusRecord,
         StoreApplication,
     )
-    from workflows.mail import persevere, render_document, send_emails
+    from workflows.base import ProgrammeSteps
+    from workflows.mail import render_document
     from workflows.selection import (
         assign_jury,
         award_limit,
@@ -74,7 +74,6 @@ with workflow.unsafe.imports_passed_through():
         replacement_member,
         weighted_total,
     )
-    from workflows.texts import refusal
 
 GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
 GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
@@ -82,11 +81,6 @@ GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
 UPDATES_PER_RUN = 1500
 """Continue as new before Temporal's cap of 2,000 updates per run, with room to spare."""
 RECEIPT_BATCH = 50
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["UnknownApplication"],
-)
 PHASES = list(Phase)
 
 
@@ -95,12 +89,13 @@ def _identity_hash(identity: str) -> str:
 
 
 @workflow.defn
-class ProgrammeWorkflow:
+class ProgrammeWorkflow(ProgrammeSteps):
     @workflow.init
     def __init__(self, input: ProgrammeInput) -> None:
         self.programme: Programme = input.programme
         deadline = self.programme.local(self.programme.timeline.application_deadline)
         self.state: CallState = input.state or CallState(deadline=deadline)
+        self.undeliverable = self.state.undeliverable
         self.identities = {
             e.identity: r for r, e in self.state.entries.items() if e.status != "withdrawn"
         }
@@ -884,11 +879,8 @@ class ProgrammeWorkflow:
 
     # === helpers ============================================================================
 
-    def say(self, text: str, /, **values: Any) -> str:
-        return refusal(self.programme.language, text, **values)
-
-    def when(self, moment: datetime) -> str:
-        return format_datetime(moment, self.programme.language, self.programme.timezone)
+    def application_deadline(self) -> datetime:
+        return self.state.deadline
 
     def before(self, phase: Phase) -> bool:
         return PHASES.index(self.state.phase) < PHASES.index(phase)
@@ -983,11 +975,6 @@ class ProgrammeWorkflow:
     def jury_deadline(self) -> datetime:
         return self.programme.local(self.programme.timeline.jury_deadline)
 
-    def at_nine(self, deadline: datetime, days_before: int) -> datetime:
-        """Reminders fire at 09:00 local time, ``days_before`` days before the deadline."""
-        day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
-        return datetime.combine(day, time(9, 0), self.programme.zone)
-
     def next_reminder(
         self, prefix: str, deadline: datetime, days_before: list[int], now: datetime
     ) -> tuple[str, datetime, int] | None:
@@ -1025,34 +1012,6 @@ class ProgrammeWorkflow:
         )
         self.show_details()
 
-    async def wait_until(self, condition: Any, within: timedelta, summary: str) -> bool:
-        """Wait for ``condition`` at most ``within``; True when it came true in time."""
-        if within <= timedelta(0):
-            return bool(condition())
-        try:
-            await workflow.wait_condition(condition, timeout=within, timeout_summary=summary)
-        except TimeoutError:
-            return False
-        return True
-
-    async def sleep_until(self, moment: datetime, what: str) -> None:
-        delay = moment - workflow.now()
-        if delay > timedelta(0):
-            await workflow.sleep(delay, summary=f"{what}: {self.when(moment)}")
-
-    async def record(self, activity: str, argument: Any) -> Any:
-        """Write to the record (read model + audit log) through ``RecordActivities``."""
-        return await persevere(
-            lambda: workflow.execute_activity_method(
-                getattr(RecordActivities, activity),
-                argument,
-                start_to_close_timeout=timedelta(minutes=5),
-                retry_policy=RECORD_RETRY,
-                summary=activity.replace("_", " "),
-            ),
-            activity.replace("_", " "),
-        )
-
     async def record_assignments(self, assignments: dict[str, list[int]]) -> None:
         emails = {r: [self.programme.jury[m].email for m in ms] for r, ms in assignments.items()}
         await self.record(
@@ -1067,131 +1026,6 @@ class ProgrammeWorkflow:
             "application_briefs",
             BriefsRequest(programme_id=self.programme.id, references=references),
         )
-
-    async def send(
-        self,
-        message_type: str,
-        purpose: str,
-        recipients: list[Recipient],
-        attachments: list[Attachment] | None = None,
-        **context: Any,
-    ) -> None:
-        """One message type to ``recipients``; refused addresses are recorded, not fatal."""
-        if not recipients:
-            return
-        report = await send_emails(
-            EmailBatch(
-                workflow_id=workflow.info().workflow_id,
-                programme_id=self.programme.id,
-                purpose=purpose,
-                message_type=message_type,
-                language=self.programme.language,
-                recipients=recipients,
-                attachments=attachments or [],
-                context={**self.programme_context(), **context},
-            )
-        )
-        for rejection in report.rejected:
-            if rejection.email not in self.state.undeliverable:
-                self.state.undeliverable.append(rejection.email)
-                await self.record(
-                    "audit",
-                    AuditRecord(
-                        programme_id=self.programme.id,
-                        action="email_refused",
-                        at=workflow.now(),
-                        subject=message_type,
-                        details=rejection.model_dump(),
-                    ),
-                )
-
-    def managers(self) -> list[Recipient]:
-        return [Recipient(email=m.email, name=m.name) for m in self.programme.organiser.managers]
-
-    def document(
-        self,
-        kind: str,
-        key: str,
-        reference: str | None = None,
-        applications: list[str] | None = None,
-        letter: LetterHead | None = None,
-        **context: Any,
-    ) -> DocumentRequest:
-        return DocumentRequest(
-            key=f"{workflow.info().workflow_id}/{key}",
-            kind=kind,
-            language=self.programme.language,
-            programme_id=self.programme.id,
-            reference=reference,
-            applications=applications or [],
-            letter=letter,
-            context={**self.programme_context(), **context},
-        )
-
-    def letter_head(self, kind: str, reference: str) -> LetterHead:
-        organiser = self.programme.organiser
-        subjects = {
-            "de": {
-                "award_letter": "Förderzusage",
-                "rejection_letter": "Ihre Bewerbung",
-                "waitlist_notice": "Nachrückliste",
-                "ineligibility_notice": "Formalprüfung",
-            },
-            "en": {
-                "award_letter": "Award letter",
-                "rejection_letter": "Your application",
-                "waitlist_notice": "Waiting list",
-                "ineligibility_notice": "Formal check",
-            },
-        }[self.programme.language]
-        return LetterHead(
-            sender_name=organiser.name,
-            sender_address=organiser.address,
-            date=workflow.now().astimezone(self.programme.zone).date().isoformat(),
-            reference=reference,
-            subject=f"{subjects.get(kind, kind)} – {self.programme.title}",
-            signatory=organiser.managers[0].name,
-            signatory_role=organiser.name,
-        )
-
-    def programme_context(self) -> dict[str, Any]:
-        p, t, f, o = (
-            self.programme,
-            self.programme.timeline,
-            self.programme.funding,
-            (self.programme.organiser),
-        )
-        return {
-            "programme": {
-                "id": p.id,
-                "title": p.title,
-                "edition": p.edition,
-                "organiser_name": o.name,
-                "organiser_email": str(o.email),
-                "organiser_address": o.address,
-                "currency": f.currency,
-                "form": f.form,
-                "max_per_participant": str(f.max_per_participant),
-                "total_budget": str(f.total_budget),
-                "seats": p.seats,
-                "timezone": p.timezone,
-                "application_deadline": self.state.deadline.isoformat(),
-                "jury_deadline": p.local(t.jury_deadline).isoformat(),
-                "publication": p.local(t.publication).isoformat(),
-                "support_start": t.support_start.isoformat(),
-                "support_duration_months": t.support_duration_months,
-                "acceptance_period_days": t.acceptance_period_days,
-                "eligible_applicant_types": [a.value for a in p.eligible_applicant_types],
-            },
-            "criteria": self.criteria_context(),
-            "milestones": [m.model_dump(mode="json") for m in p.milestones],
-            "how_to_apply_url": None,
-            "sender_name": o.name,
-            "reply_to": str(o.email),
-        }
-
-    def criteria_context(self) -> list[dict[str, Any]]:
-        return [c.model_dump(mode="json") for c in self.programme.criteria]
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {"received": len(self.state.entries)}

@@ -1,0 +1,202 @@
+"""What every grantflow workflow does the same way: dates, records, letters and mail.
+
+The programme, support and meeting workflows inherit these steps; each needs only
+``self.programme`` (and a list ``self.undeliverable`` of refused addresses it keeps).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
+    from grantflow.formatting import format_datetime
+    from models.messages import Attachment, DocumentRequest, EmailBatch, LetterHead, Recipient
+    from models.programme import Programme
+    from models.records import AuditRecord
+    from workflows.mail import persevere, send_emails
+    from workflows.texts import refusal
+
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["UnknownApplication"],
+)
+
+
+class ProgrammeSteps:
+    """Mixin of the steps shared by grantflow's workflows."""
+
+    programme: Programme
+    undeliverable: list[str]
+
+    def application_deadline(self) -> datetime:
+        return self.programme.local(self.programme.timeline.application_deadline)
+
+    def say(self, text: str, /, **values: Any) -> str:
+        return refusal(self.programme.language, text, **values)
+
+    def when(self, moment: datetime) -> str:
+        return format_datetime(moment, self.programme.language, self.programme.timezone)
+
+    def at_nine(self, deadline: datetime, days_before: int) -> datetime:
+        """Reminders fire at 09:00 local time, ``days_before`` days before the deadline."""
+        day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
+        return datetime.combine(day, time(9, 0), self.programme.zone)
+
+    async def wait_until(self, condition: Any, within: timedelta, summary: str) -> bool:
+        """Wait for ``condition`` at most ``within``; True when it came true in time."""
+        if within <= timedelta(0):
+            return bool(condition())
+        try:
+            await workflow.wait_condition(condition, timeout=within, timeout_summary=summary)
+        except TimeoutError:
+            return False
+        return True
+
+    async def sleep_until(self, moment: datetime, what: str) -> None:
+        delay = moment - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay, summary=f"{what}: {self.when(moment)}")
+
+    async def record(self, activity: str, argument: Any) -> Any:
+        """Write to the record (read model + audit log) through ``RecordActivities``."""
+        return await persevere(
+            lambda: workflow.execute_activity_method(
+                getattr(RecordActivities, activity),
+                argument,
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=RECORD_RETRY,
+                summary=activity.replace("_", " "),
+            ),
+            activity.replace("_", " "),
+        )
+
+    async def send(
+        self,
+        message_type: str,
+        purpose: str,
+        recipients: list[Recipient],
+        attachments: list[Attachment] | None = None,
+        **context: Any,
+    ) -> None:
+        """One message type to ``recipients``; refused addresses are recorded, not fatal."""
+        if not recipients:
+            return
+        report = await send_emails(
+            EmailBatch(
+                workflow_id=workflow.info().workflow_id,
+                programme_id=self.programme.id,
+                purpose=purpose,
+                message_type=message_type,
+                language=self.programme.language,
+                recipients=recipients,
+                attachments=attachments or [],
+                context={**self.programme_context(), **context},
+            )
+        )
+        for rejection in report.rejected:
+            if rejection.email not in self.undeliverable:
+                self.undeliverable.append(rejection.email)
+                await self.record(
+                    "audit",
+                    AuditRecord(
+                        programme_id=self.programme.id,
+                        action="email_refused",
+                        at=workflow.now(),
+                        subject=message_type,
+                        details=rejection.model_dump(),
+                    ),
+                )
+
+    def managers(self) -> list[Recipient]:
+        return [Recipient(email=m.email, name=m.name) for m in self.programme.organiser.managers]
+
+    def document(
+        self,
+        kind: str,
+        key: str,
+        reference: str | None = None,
+        applications: list[str] | None = None,
+        letter: LetterHead | None = None,
+        **context: Any,
+    ) -> DocumentRequest:
+        return DocumentRequest(
+            key=f"{workflow.info().workflow_id}/{key}",
+            kind=kind,
+            language=self.programme.language,
+            programme_id=self.programme.id,
+            reference=reference,
+            applications=applications or [],
+            letter=letter,
+            context={**self.programme_context(), **context},
+        )
+
+    def letter_head(self, kind: str, reference: str) -> LetterHead:
+        organiser = self.programme.organiser
+        subjects = {
+            "de": {
+                "award_letter": "Förderzusage",
+                "rejection_letter": "Ihre Bewerbung",
+                "waitlist_notice": "Nachrückliste",
+                "ineligibility_notice": "Formalprüfung",
+            },
+            "en": {
+                "award_letter": "Award letter",
+                "rejection_letter": "Your application",
+                "waitlist_notice": "Waiting list",
+                "ineligibility_notice": "Formal check",
+            },
+        }[self.programme.language]
+        return LetterHead(
+            sender_name=organiser.name,
+            sender_address=organiser.address,
+            date=workflow.now().astimezone(self.programme.zone).date().isoformat(),
+            reference=reference,
+            subject=f"{subjects.get(kind, kind)} – {self.programme.title}",
+            signatory=organiser.managers[0].name,
+            signatory_role=organiser.name,
+        )
+
+    def programme_context(self) -> dict[str, Any]:
+        p, t, f, o = (
+            self.programme,
+            self.programme.timeline,
+            self.programme.funding,
+            (self.programme.organiser),
+        )
+        return {
+            "programme": {
+                "id": p.id,
+                "title": p.title,
+                "edition": p.edition,
+                "organiser_name": o.name,
+                "organiser_email": str(o.email),
+                "organiser_address": o.address,
+                "currency": f.currency,
+                "form": f.form,
+                "max_per_participant": str(f.max_per_participant),
+                "total_budget": str(f.total_budget),
+                "seats": p.seats,
+                "timezone": p.timezone,
+                "application_deadline": self.application_deadline().isoformat(),
+                "jury_deadline": p.local(t.jury_deadline).isoformat(),
+                "publication": p.local(t.publication).isoformat(),
+                "support_start": t.support_start.isoformat(),
+                "support_duration_months": t.support_duration_months,
+                "acceptance_period_days": t.acceptance_period_days,
+                "eligible_applicant_types": [a.value for a in p.eligible_applicant_types],
+            },
+            "criteria": self.criteria_context(),
+            "milestones": [m.model_dump(mode="json") for m in p.milestones],
+            "how_to_apply_url": None,
+            "sender_name": o.name,
+            "reply_to": str(o.email),
+        }
+
+    def criteria_context(self) -> list[dict[str, Any]]:
+        return [c.model_dump(mode="json") for c in self.programme.criteria]
