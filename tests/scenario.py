@@ -96,3 +96,16 @@ def with_timeline(programme: Programme, now: datetime, **offsets: timedelta | in
     )
     timeline["closing_meeting"] = end.isoformat()
     return Programme.model_validate(data)
+
+
+async def terminate_when_idle(handle, reason: str = "test finished") -> None:
+    """Terminate once no activity is pending: on the time-skipping server an activity cut off
+    by a termination keeps time from skipping (for later tests) until it times out."""
+    import asyncio
+
+    for _ in range(600):
+        description = await handle.describe()
+        if not description.raw_description.pending_activities:
+            break
+        await asyncio.sleep(0.05)
+    await handle.terminate(reason)

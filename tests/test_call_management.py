@@ -21,7 +21,7 @@ from models.call import (
 )
 from models.orm import AuditEntry
 from tests.conftest import new_id
-from tests.scenario import after, application, mail_by_type, programme_at
+from tests.scenario import after, application, mail_by_type, programme_at, terminate_when_idle
 from tests.test_call import _assignments, _proposal, _until, refused, status, submit
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
@@ -128,11 +128,15 @@ async def test_managers_extend_override_and_move(
         )
         assert promoted in selected and demoted not in selected
         await _until(handle, lambda s: s.phase == Phase.ACCEPTANCE and s.counts.get("offered") == 3)
-        for _ in range(100):  # the third letter is on its way
-            if sum(mail_by_type(settings.mail_dir).get("award_letter", {}).values()) == 3:
+        for _ in range(300):  # the letters are on their way
+            mails = mail_by_type(settings.mail_dir)
+            if (
+                sum(mails.get("award_letter", {}).values()) == 3
+                and sum(mails.get("waitlist_notice", {}).values()) == 4
+            ):
                 break
             await asyncio.sleep(0.1)
-        await handle.terminate("test finished")
+        await terminate_when_idle(handle)
 
     mails = mail_by_type(settings.mail_dir)
     announcement = Counter(programme.announcement_list)
