@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -199,6 +201,15 @@ async def test_programme_from_publication_to_close_out(
             Rsvp(invitee=late, attending=True, notes="doch dabei"),
         )
         result = await handle.result()
+        if os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
+            folder = Path(__file__).parent / "histories"
+            for kind, recorded in (
+                ("programme", handle),
+                ("support", support(revised)),
+                ("meeting", meeting),
+            ):
+                history = await recorded.fetch_history()
+                (folder / f"{kind}--integration-bw.json").write_text(history.to_json())
 
     outcomes = {o.reference: o for o in result.support}
     assert {r: o.outcome for r, o in outcomes.items()} == {

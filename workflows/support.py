@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
+    from grantflow.formatting import format_money
     from models.messages import Attachment, Recipient
     from models.records import (
         AuditRecord,
@@ -112,7 +113,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 reference=self.reference,
                 applications=[self.reference],
                 letter=self.letter_head("support_plan", self.reference),
-                **self.support_context(),
+                **self.letter_context(),
             )
         )
         attachments = [
@@ -235,7 +236,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 reference=self.reference,
                 applications=[self.reference],
                 letter=self.letter_head("participation_certificate", self.reference),
-                **context,
+                **{k: v for k, v in context.items() if k != "reference"},
             )
         )
         await self.send(
@@ -492,6 +493,12 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         definition = next(m for m in self.programme.milestones if m.key == milestone.key)
         return {**definition.model_dump(mode="json"), "due": milestone.due.isoformat()}
 
+    def letter_context(self) -> dict[str, Any]:
+        """The support context for documents (the reference goes in the letter head)."""
+        context = self.support_context()
+        del context["reference"]
+        return context
+
     def support_context(self) -> dict[str, Any]:
         start = self.programme.timeline.support_start
         return {
@@ -524,8 +531,6 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             raise ValueError(self.say("support_over", reference=self.reference))
 
     def money(self, amount: Decimal) -> str:
-        from grantflow.formatting import format_money
-
         return format_money(amount, self.programme.language, self.programme.funding.currency)
 
     def details(self) -> str:
