@@ -162,7 +162,7 @@ async def test_programme_from_publication_to_close_out(
             ProcessSupportWorkflow.terminate,
             EndSupport(reason="Keine Mitwirkung", actor=MANAGER),
         )
-        with pytest.raises(Refused, match="beendet"):
+        with pytest.raises(Refused, match="abgeschlossen"):
             await send_update(
                 support(leaver),
                 ProcessSupportWorkflow.submit_report,

@@ -7,16 +7,15 @@ release must replay them. Changing what a workflow does needs ``workflow.patched
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from tests.reordered_workflow import ReorderedSupport
 from worker import SANDBOX, WORKFLOWS
 from workflows.support import ProcessSupportWorkflow
 
@@ -40,16 +39,6 @@ async def test_history_replays(path):
         workflow_runner=SANDBOX,
     )
     await replayer.replay_workflow(load(path))
-
-
-@workflow.defn(name="ProcessSupportWorkflow")
-class ReorderedSupport(ProcessSupportWorkflow):
-    """A 'harmless' change: a short pause before the kickoff, without workflow.patched()."""
-
-    @workflow.run
-    async def run(self, input):  # type: ignore[no-untyped-def]
-        await workflow.sleep(timedelta(seconds=1))
-        return await super().run(input)
 
 
 async def test_unpatched_change_fails_replay():

@@ -56,12 +56,14 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         if 1 in self.programme.reminders.meeting_days_before:
             await self.remind(1)
         await self.sleep_until(end, "Ende des Netzwerktreffens")
-        await self.send(
-            "meeting_thanks",
-            "thanks",
-            [self.recipient(self.invitees[k]) for k, a in self.answers.items() if a.attending],
-            **self.meeting_context(),
-        )
+        thanked = []
+        for key, answer in self.answers.items():
+            if answer.attending:
+                invitee = self.invitees[key]
+                recipient = self.recipient(invitee)
+                recipient.context = {"invitee": {"name": invitee.name, "role": invitee.role}}
+                thanked.append(recipient)
+        await self.send("meeting_thanks", "thanks", thanked, **self.meeting_context())
         return self.result()
 
     # --- steps -----------------------------------------------------------------------------

@@ -377,6 +377,8 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 "budget_warning",
                 "budget_warning",
                 self.managers(),
+                used=str(self.state.used),
+                cap=str(cap),
                 percent=int(self.state.used * 100 / cap),
                 **self.support_context(),
             )
