@@ -26,11 +26,18 @@ from grantflow import db
 from grantflow.settings import Settings, get_settings
 from grantflow.temporal import connect
 from workflows.delivery_check import DeliveryCheckWorkflow
+from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
 
 log = logging.getLogger("grantflow.worker")
 
-WORKFLOWS: Sequence[type] = [ProgrammeWorkflow, DeliveryCheckWorkflow]
+WORKFLOWS: Sequence[type] = [
+    ProgrammeWorkflow,
+    ProcessSupportWorkflow,
+    NetworkMeetingWorkflow,
+    DeliveryCheckWorkflow,
+]
 
 
 def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) -> list[Any]:

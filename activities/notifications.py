@@ -32,7 +32,14 @@ from activities.documents import document_path
 from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
 from grantflow.settings import Settings
-from models.messages import Attachment, DeliveryReport, EmailBatch, Recipient, Rejection
+from models.messages import (
+    Attachment,
+    CalendarEvent,
+    DeliveryReport,
+    EmailBatch,
+    Recipient,
+    Rejection,
+)
 from models.orm import Document, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -286,7 +293,7 @@ class NotificationActivities:
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
         for attachment in [*batch.attachments, *recipient.attachments]:
-            content = await self._attachment_bytes(session, attachment)
+            content = await self._attachment_bytes(session, attachment, recipient)
             maintype, _, subtype = attachment.media_type.partition("/")
             subtype, _, params = subtype.partition(";")
             extra = {"params": dict([params.strip().split("=", 1)])} if "=" in params else {}
@@ -296,7 +303,11 @@ class NotificationActivities:
             )  # fmt: skip
         return message
 
-    async def _attachment_bytes(self, session: AsyncSession, attachment: Attachment) -> bytes:
+    async def _attachment_bytes(
+        self, session: AsyncSession, attachment: Attachment, recipient: Recipient
+    ) -> bytes:
+        if attachment.calendar is not None:
+            return invitation_ics(attachment.calendar, recipient)
         if attachment.text is not None:
             return attachment.text.encode("utf-8")
         document = await session.get(Document, attachment.document_id)
@@ -307,6 +318,41 @@ class NotificationActivities:
                 non_retryable=True,
             )
         return document_path(self.documents_dir, document.path).read_bytes()
+
+
+def invitation_ics(event: CalendarEvent, recipient: Recipient) -> bytes:
+    """An iCalendar REQUEST for ``event`` with the recipient as attendee (RFC 5545)."""
+    from zoneinfo import ZoneInfo
+
+    import icalendar
+
+    zone = ZoneInfo(event.timezone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//grantflow//Netzwerktreffen//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+    entry = icalendar.Event()
+    entry.add("uid", event.uid)
+    entry.add("sequence", event.sequence)
+    entry.add("dtstamp", datetime.now(UTC))
+    entry.add("dtstart", event.start.astimezone(zone))
+    entry.add("dtend", event.end.astimezone(zone))
+    entry.add("summary", event.summary)
+    entry.add("location", event.location)
+    if event.description:
+        entry.add("description", event.description)
+    organiser = icalendar.vCalAddress(f"mailto:{event.organiser_email}")
+    organiser.params["cn"] = icalendar.vText(event.organiser_name)
+    entry.add("organizer", organiser)
+    attendee = icalendar.vCalAddress(f"mailto:{recipient.email}")
+    if recipient.name:
+        attendee.params["cn"] = icalendar.vText(recipient.name)
+    attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
+    attendee.params["rsvp"] = icalendar.vText("TRUE")
+    entry.add("attendee", attendee)
+    calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
 
 
 def _response(error: aiosmtplib.SMTPException) -> tuple[int, str]:

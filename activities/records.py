@@ -27,10 +27,13 @@ from models.orm import (
     EligibilityResult,
     JuryAssignment,
     JuryMember,
+    MeetingRsvp,
+    MilestoneReport,
     Moderator,
     Organisation,
     Participant,
     Score,
+    SupportLogEntry,
 )
 from models.orm import Programme as ProgrammeRow
 from models.records import (
@@ -43,11 +46,17 @@ from models.records import (
     EligibilityOverride,
     FormalCheck,
     ParticipantsRecord,
+    ParticipantsWithModerators,
+    ParticipationRecord,
     PhaseRecord,
+    ProgressRequest,
     RegisterProgramme,
+    ReportRecord,
+    RsvpRecord,
     ScoreRecord,
     StatusRecord,
     StoreApplication,
+    SupportEntryRecord,
 )
 
 
@@ -81,14 +90,24 @@ class RecordActivities:
             if row is None:
                 session.add(
                     ProgrammeRow(
-                        id=programme.id, title=programme.title, edition=programme.edition,
-                        language=programme.language, timezone=programme.timezone,
-                        definition=definition, phase="SCHEDULED", updated_at=record.at,
+                        id=programme.id,
+                        title=programme.title,
+                        edition=programme.edition,
+                        language=programme.language,
+                        timezone=programme.timezone,
+                        definition=definition,
+                        phase="SCHEDULED",
+                        updated_at=record.at,
                     )
-                )  # fmt: skip
-                _audit(session, AuditRecord(
-                    programme_id=programme.id, action="programme_started", at=record.at,
-                ))  # fmt: skip
+                )
+                _audit(
+                    session,
+                    AuditRecord(
+                        programme_id=programme.id,
+                        action="programme_started",
+                        at=record.at,
+                    ),
+                )
             else:
                 row.definition, row.title = definition, programme.title
             await session.flush()
@@ -96,9 +115,13 @@ class RecordActivities:
                 await _upsert(session, JuryMember, programme.id, person.email, name=person.name)
             for moderator in programme.moderators:
                 await _upsert(
-                    session, Moderator, programme.id, moderator.email,
-                    name=moderator.name, capacity=moderator.capacity,
-                )  # fmt: skip
+                    session,
+                    Moderator,
+                    programme.id,
+                    moderator.email,
+                    name=moderator.name,
+                    capacity=moderator.capacity,
+                )
 
     @activity.defn(name="record_phase")
     async def record_phase(self, record: PhaseRecord) -> None:
@@ -109,10 +132,15 @@ class RecordActivities:
             previous, row.phase, row.updated_at = row.phase, record.phase, record.at
             if record.phase == "CLOSED":
                 row.closed_at = record.at
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="phase_changed", at=record.at,
-                details={"from": previous, "to": record.phase},
-            ))  # fmt: skip
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="phase_changed",
+                    at=record.at,
+                    details={"from": previous, "to": record.phase},
+                ),
+            )
 
     @activity.defn(name="audit")
     async def audit(self, record: AuditRecord) -> None:
@@ -154,17 +182,26 @@ class RecordActivities:
             await session.flush()
             session.add(
                 Application(
-                    programme_id=record.programme_id, reference=record.reference,
-                    organisation_id=organisation.id, contact_id=contact.id, title=form.title,
+                    programme_id=record.programme_id,
+                    reference=record.reference,
+                    organisation_id=organisation.id,
+                    contact_id=contact.id,
+                    title=form.title,
                     requested_amount=form.requested_amount,
-                    body=form.model_dump(mode="json"), status="submitted",
+                    body=form.model_dump(mode="json"),
+                    status="submitted",
                     submitted_at=record.submitted_at,
                 )
-            )  # fmt: skip
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="application_received",
-                at=record.submitted_at, subject=record.reference,
-            ))  # fmt: skip
+            )
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="application_received",
+                    at=record.submitted_at,
+                    subject=record.reference,
+                ),
+            )
 
     @activity.defn(name="record_status")
     async def record_status(self, record: StatusRecord) -> None:
@@ -176,11 +213,17 @@ class RecordActivities:
             previous, application.status = application.status, record.status
             if record.status == "withdrawn":
                 application.withdrawn_at = record.at
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action=f"application_{record.status}",
-                at=record.at, actor=record.actor, subject=record.reference,
-                details={"from": previous, **({"note": record.note} if record.note else {})},
-            ))  # fmt: skip
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action=f"application_{record.status}",
+                    at=record.at,
+                    actor=record.actor,
+                    subject=record.reference,
+                    details={"from": previous, **({"note": record.note} if record.note else {})},
+                ),
+            )
 
     # --- formal check ------------------------------------------------------------------------
 
@@ -205,10 +248,15 @@ class RecordActivities:
                 await _set_eligibility(
                     session, application, not reasons, reasons, check.at, overridden=False
                 )
-            _audit(session, AuditRecord(
-                programme_id=programme.id, action="formal_check_completed", at=check.at,
-                details={"checked": len(applications), "ineligible": len(ineligible)},
-            ))  # fmt: skip
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=programme.id,
+                    action="formal_check_completed",
+                    at=check.at,
+                    details={"checked": len(applications), "ineligible": len(ineligible)},
+                ),
+            )
         return ineligible
 
     @activity.defn(name="override_eligibility")
@@ -216,14 +264,25 @@ class RecordActivities:
         async with self.sessions.begin() as session:
             application = await _application(session, record.programme_id, record.reference)
             await _set_eligibility(
-                session, application, record.eligible, [record.reason], record.at,
-                overridden=True, actor=record.actor,
-            )  # fmt: skip
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="eligibility_overridden",
-                at=record.at, actor=record.actor, subject=record.reference,
-                details={"eligible": record.eligible, "reason": record.reason},
-            ))  # fmt: skip
+                session,
+                application,
+                record.eligible,
+                [record.reason],
+                record.at,
+                overridden=True,
+                actor=record.actor,
+            )
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="eligibility_overridden",
+                    at=record.at,
+                    actor=record.actor,
+                    subject=record.reference,
+                    details={"eligible": record.eligible, "reason": record.reason},
+                ),
+            )
 
     # --- jury --------------------------------------------------------------------------------
 
@@ -245,10 +304,14 @@ class RecordActivities:
                 for member_id, assignment in current.items():
                     assignment.active = member_id in wanted
                 for member_id in wanted - current.keys():
-                    session.add(JuryAssignment(
-                        jury_member_id=member_id, application_id=application.id,
-                        active=True, assigned_at=record.at,
-                    ))  # fmt: skip
+                    session.add(
+                        JuryAssignment(
+                            jury_member_id=member_id,
+                            application_id=application.id,
+                            active=True,
+                            assigned_at=record.at,
+                        )
+                    )
 
     @activity.defn(name="record_conflict")
     async def record_conflict(self, record: ConflictRecord) -> None:
@@ -263,10 +326,14 @@ class RecordActivities:
             )
             if exists:
                 return
-            session.add(Conflict(
-                jury_member_id=member.id, application_id=application.id,
-                reason=record.reason, declared_at=record.at,
-            ))  # fmt: skip
+            session.add(
+                Conflict(
+                    jury_member_id=member.id,
+                    application_id=application.id,
+                    reason=record.reason,
+                    declared_at=record.at,
+                )
+            )
             await session.execute(
                 update(JuryAssignment)
                 .where(
@@ -276,15 +343,25 @@ class RecordActivities:
                 .values(active=False)
             )
             if record.replacement:
-                session.add(JuryAssignment(
-                    jury_member_id=members[record.replacement.lower()].id,
-                    application_id=application.id, active=True, assigned_at=record.at,
-                ))  # fmt: skip
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="conflict_declared", at=record.at,
-                actor=record.member, subject=record.reference,
-                details={"reason": record.reason, "replacement": record.replacement},
-            ))  # fmt: skip
+                session.add(
+                    JuryAssignment(
+                        jury_member_id=members[record.replacement.lower()].id,
+                        application_id=application.id,
+                        active=True,
+                        assigned_at=record.at,
+                    )
+                )
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="conflict_declared",
+                    at=record.at,
+                    actor=record.member,
+                    subject=record.reference,
+                    details={"reason": record.reason, "replacement": record.replacement},
+                ),
+            )
 
     @activity.defn(name="store_score")
     async def store_score(self, record: ScoreRecord) -> None:
@@ -303,13 +380,20 @@ class RecordActivities:
                 score = Score(jury_member_id=member.id, application_id=application.id)
                 session.add(score)
             score.criteria, score.comment, score.submitted_at = (
-                record.scores, record.comment, record.at,
-            )  # fmt: skip
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="score_replaced" if replaced
-                else "score_submitted", at=record.at, actor=record.member,
-                subject=record.reference,
-            ))  # fmt: skip
+                record.scores,
+                record.comment,
+                record.at,
+            )
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="score_replaced" if replaced else "score_submitted",
+                    at=record.at,
+                    actor=record.member,
+                    subject=record.reference,
+                ),
+            )
 
     @activity.defn(name="application_briefs")
     async def application_briefs(self, request: BriefsRequest) -> list[Brief]:
@@ -355,15 +439,21 @@ class RecordActivities:
                 decision.weighted_score = row.score if row else None
                 decision.reason = reasons.get(reference)
                 application.status = outcome
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="selection_approved", at=record.at,
-                actor=record.actor,
-                details={
-                    "selected": len(record.selected), "waitlist": len(record.waitlist),
-                    "rejected": len(record.rejected),
-                    "moves": [m.model_dump() for m in record.moves],
-                },
-            ))  # fmt: skip
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="selection_approved",
+                    at=record.at,
+                    actor=record.actor,
+                    details={
+                        "selected": len(record.selected),
+                        "waitlist": len(record.waitlist),
+                        "rejected": len(record.rejected),
+                        "moves": [m.model_dump() for m in record.moves],
+                    },
+                ),
+            )
 
     @activity.defn(name="store_participants")
     async def store_participants(self, record: ParticipantsRecord) -> None:
@@ -374,23 +464,214 @@ class RecordActivities:
                     select(Participant).where(Participant.application_id == application.id)
                 )
                 if exists is None:
-                    session.add(Participant(
-                        programme_id=record.programme_id, application_id=application.id,
-                        status="active", accepted_at=record.at, budget_used=Decimal(0),
-                    ))  # fmt: skip
-            _audit(session, AuditRecord(
-                programme_id=record.programme_id, action="participants_final", at=record.at,
-                details={"participants": list(record.references)},
-            ))  # fmt: skip
+                    session.add(
+                        Participant(
+                            programme_id=record.programme_id,
+                            application_id=application.id,
+                            status="active",
+                            accepted_at=record.at,
+                            budget_used=Decimal(0),
+                        )
+                    )
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="participants_final",
+                    at=record.at,
+                    details={"participants": list(record.references)},
+                ),
+            )
+
+    # --- process support -----------------------------------------------------------------
+
+    @activity.defn(name="assign_moderators")
+    async def assign_moderators(self, record: ParticipantsWithModerators) -> None:
+        async with self.sessions.begin() as session:
+            moderators = {
+                m.email.lower(): m
+                for m in await session.scalars(
+                    select(Moderator).where(Moderator.programme_id == record.programme_id)
+                )
+            }
+            for reference, email in record.moderators.items():
+                participant = await _participant(session, record.programme_id, reference)
+                participant.moderator_id = moderators[email.lower()].id if email else None
+
+    @activity.defn(name="record_participation")
+    async def record_participation(self, record: ParticipationRecord) -> None:
+        async with self.sessions.begin() as session:
+            participant = await _participant(session, record.programme_id, record.reference)
+            participant.status, participant.budget_used = record.status, record.budget_used
+            if record.status != "active":
+                participant.ended_at = record.at
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action=f"participation_{record.status}",
+                    at=record.at,
+                    actor=record.actor,
+                    subject=record.reference,
+                    details={"note": record.note} if record.note else {},
+                ),
+            )
+
+    @activity.defn(name="record_report")
+    async def record_report(self, record: ReportRecord) -> None:
+        async with self.sessions.begin() as session:
+            participant = await _participant(session, record.programme_id, record.reference)
+            report = await session.scalar(
+                select(MilestoneReport).where(
+                    MilestoneReport.participant_id == participant.id,
+                    MilestoneReport.milestone_key == record.milestone,
+                )
+            )
+            if report is None:
+                report = MilestoneReport(
+                    participant_id=participant.id, milestone_key=record.milestone
+                )
+                session.add(report)
+            report.due_at, report.status = record.due, record.status
+            if record.content is not None:
+                report.content, report.submitted_at = record.content, record.at
+            if record.review_comment is not None:
+                report.review_comment, report.reviewed_at = record.review_comment, record.at
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action=f"report_{record.status}",
+                    at=record.at,
+                    actor=record.actor,
+                    subject=record.reference,
+                    details={"milestone": record.milestone},
+                ),
+            )
+
+    @activity.defn(name="record_support_entry")
+    async def record_support_entry(self, record: SupportEntryRecord) -> None:
+        async with self.sessions.begin() as session:
+            participant = await _participant(session, record.programme_id, record.reference)
+            session.add(
+                SupportLogEntry(
+                    participant_id=participant.id,
+                    entry_date=record.day,
+                    days=record.days,
+                    amount=record.amount,
+                    note=record.note,
+                    logged_by=record.actor,
+                )
+            )
+            participant.budget_used = record.total
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="support_logged",
+                    at=record.at,
+                    actor=record.actor,
+                    subject=record.reference,
+                    details={"amount": str(record.amount), "total": str(record.total)},
+                ),
+            )
+
+    @activity.defn(name="progress_rows")
+    async def progress_rows(self, request: ProgressRequest) -> list[dict[str, Any]]:
+        """Per participant: the milestone's report status and the budget used (for digests)."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Application.reference, Organisation.name, Participant)
+                    .join(Participant, Participant.application_id == Application.id)
+                    .join(Organisation, Application.organisation_id == Organisation.id)
+                    .where(Application.programme_id == request.programme_id)
+                    .order_by(Application.reference)
+                )
+            ).all()
+            result = []
+            for reference, organisation, participant in rows:
+                report = await session.scalar(
+                    select(MilestoneReport).where(
+                        MilestoneReport.participant_id == participant.id,
+                        MilestoneReport.milestone_key == request.milestone,
+                    )
+                )
+                if participant.status in ("withdrawn", "terminated"):
+                    status = "ended"
+                elif report is None or report.status in ("upcoming", "due"):
+                    status = "overdue"
+                else:
+                    status = report.status
+                result.append(
+                    {
+                        "reference": reference,
+                        "organisation": organisation,
+                        "status": status,
+                        "budget_used": str(participant.budget_used),
+                    }
+                )
+        return result
+
+    @activity.defn(name="record_rsvp")
+    async def record_rsvp(self, record: RsvpRecord) -> None:
+        invitee = record.invitee
+        email = invitee.email
+        if invitee.application:
+            async with self.sessions() as session:
+                application = await _application(session, record.programme_id, invitee.application)
+                contact = await session.get(Contact, application.contact_id)
+                email = contact.email
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(MeetingRsvp).where(
+                    MeetingRsvp.programme_id == record.programme_id, MeetingRsvp.email == email
+                )
+            )
+            if row is None:
+                row = MeetingRsvp(
+                    programme_id=record.programme_id,
+                    email=email,
+                    name=invitee.name or email,
+                    role=invitee.role,
+                )
+                session.add(row)
+            row.attending, row.persons, row.notes = record.attending, record.persons, record.notes
+            row.updated_at = record.at
+            _audit(
+                session,
+                AuditRecord(
+                    programme_id=record.programme_id,
+                    action="rsvp",
+                    at=record.at,
+                    subject=invitee.application or invitee.role,
+                    details={"attending": record.attending, "persons": record.persons},
+                ),
+            )
 
     def all(self) -> Sequence[Any]:
         """Every activity of this class, for the worker."""
         return [
-            self.register_programme, self.record_phase, self.audit, self.store_application,
-            self.record_status, self.run_formal_check, self.override_eligibility,
-            self.record_assignments, self.record_conflict, self.store_score,
-            self.application_briefs, self.store_decisions, self.store_participants,
-        ]  # fmt: skip
+            self.register_programme,
+            self.record_phase,
+            self.audit,
+            self.store_application,
+            self.record_status,
+            self.run_formal_check,
+            self.override_eligibility,
+            self.record_assignments,
+            self.record_conflict,
+            self.store_score,
+            self.application_briefs,
+            self.store_decisions,
+            self.store_participants,
+            self.assign_moderators,
+            self.record_participation,
+            self.record_report,
+            self.record_support_entry,
+            self.progress_rows,
+            self.record_rsvp,
+        ]
 
 
 async def _application(
@@ -408,6 +689,20 @@ async def _application(
             non_retryable=True,
         )
     return application
+
+
+async def _participant(session: AsyncSession, programme_id: str, reference: str) -> Participant:
+    application = await _application(session, programme_id, reference)
+    participant = await session.scalar(
+        select(Participant).where(Participant.application_id == application.id)
+    )
+    if participant is None:
+        raise ApplicationError(
+            f"Programme {programme_id}: {reference} is not a participant",
+            type="UnknownApplication",
+            non_retryable=True,
+        )
+    return participant
 
 
 async def _members(session: AsyncSession, programme_id: str) -> dict[str, JuryMember]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -63,20 +64,27 @@ Reference = Annotated[str, typer.Argument(help="Application reference, e.g. INT2
 
 
 def run(action: Callable[[], Awaitable[T]]) -> T:
-    """Run ``action``; a refusal prints the workflow's reason, an unreachable server says so."""
+    """Run ``action``; a refusal prints the workflow's reason, an unreachable server says so.
+
+    The Temporal client is released (``gc.collect``) before the command ends, so its native
+    runtime never outlives the interpreter's shutdown.
+    """
     settings = get_settings()
+    problem: str | None = None
     try:
         return asyncio.run(action())
     except Refused as refusal:
-        raise fail(str(refusal)) from None
+        problem = str(refusal)
     except RPCError as error:
         if "not found" in str(error).lower():
-            raise fail(
-                "No such programme is running (check the id with `grantflow programme list`)."
-            ) from None
-        raise fail(f"Temporal at {settings.temporal_address} answered: {error}") from None
+            problem = "No such programme is running (check the id with `grantflow programme list`)."
+        else:
+            problem = f"Temporal at {settings.temporal_address} answered: {error}"
     except RuntimeError as error:
-        raise fail(f"Cannot reach Temporal at {settings.temporal_address}: {error}") from None
+        problem = f"Cannot reach Temporal at {settings.temporal_address}: {error}"
+    finally:
+        gc.collect()
+    raise fail(problem)
 
 
 async def update(

@@ -14,7 +14,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -60,12 +65,25 @@ async def send_update(
             if waited >= max_wait_seconds:
                 raise
         except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND and await _closed(handle):
+                raise Refused(
+                    "Dieser Vorgang ist bereits abgeschlossen / this process has already ended."
+                ) from None
             if not _transient(error) or waited >= max_wait_seconds:
                 raise
         pause = delay * (1 + random.random())
         await asyncio.sleep(pause)
         waited += pause
         delay = min(delay * 2, 2.0)
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Has the workflow ended (completed, terminated, …)? Then no update can reach it."""
+    try:
+        description = await handle.describe()
+    except RPCError:
+        return False
+    return description.status != WorkflowExecutionStatus.RUNNING
 
 
 def _transient(error: RPCError) -> bool:

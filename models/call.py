@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from models.meeting import MeetingResult
 from models.programme import Programme
+from models.support import SupportOutcome
 
 BUSY = "ProgrammeBusy"
 """Refusal type of an update that arrives while a run continues as new: callers send it again."""
@@ -195,3 +197,5 @@ class CallResult(BaseModel):
     moved_up: list[str]
     committed: Decimal
     counts: dict[str, int]
+    support: list[SupportOutcome] = Field(default_factory=list)
+    meeting: MeetingResult | None = None

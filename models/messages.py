@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -57,13 +58,29 @@ class StoredDocument(BaseModel):
     filename: str = Field(description="Download name without personal data, e.g. award_letter.pdf")
 
 
+class CalendarEvent(BaseModel):
+    """An invitation (.ics, METHOD:REQUEST); the recipient becomes the attendee."""
+
+    uid: str = Field(description="Stable per invitee, so updates replace the entry")
+    start: datetime
+    end: datetime
+    timezone: str
+    summary: str
+    location: str
+    organiser_name: str
+    organiser_email: str
+    description: str = ""
+    sequence: int = 0
+
+
 class Attachment(BaseModel):
-    """A file attached to an email: a stored document or an inline text (e.g. an .ics)."""
+    """A file attached to an email: a stored document, an inline text, or an invitation."""
 
     filename: str
     media_type: str = "application/pdf"
     document_id: int | None = None
     text: str | None = None
+    calendar: CalendarEvent | None = None
 
 
 class Recipient(BaseModel):

@@ -145,6 +145,9 @@ class Milestone(Strict):
     month: PositiveInt
     report: bool = True
     grace_days: int = Field(default=7, ge=0, description="Days after the due date before digests")
+    opens_days_before: int = Field(
+        default=30, ge=0, description="Days before the due date from which the report is accepted"
+    )
 
 
 class Criterion(Strict):
@@ -162,6 +165,7 @@ class ClosingMeeting(Strict):
     title: str = Field(min_length=1)
     venue: str = Field(min_length=1)
     duration_hours: Annotated[Decimal, Field(gt=0, le=24)]
+    invite_days_before: int = Field(default=42, ge=1, description="When invitations go out")
 
 
 def _unique(attribute: str) -> Callable[[list[Any]], list[Any]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.application import ApplicationForm
 from models.call import Move, RankedApplication
+from models.meeting import Invitee
 from models.programme import Programme
 
 
@@ -94,6 +96,60 @@ class DecisionRecord(BaseModel):
 class ParticipantsRecord(BaseModel):
     programme_id: str
     references: list[str]
+    at: datetime
+
+
+class ParticipantsWithModerators(BaseModel):
+    programme_id: str
+    moderators: dict[str, str | None] = Field(description="reference → moderator email")
+    at: datetime
+
+
+class ParticipationRecord(BaseModel):
+    programme_id: str
+    reference: str
+    status: str
+    at: datetime
+    actor: str = "system"
+    note: str | None = None
+    budget_used: Decimal = Decimal(0)
+
+
+class ReportRecord(BaseModel):
+    programme_id: str
+    reference: str
+    milestone: str
+    due: datetime
+    status: str
+    at: datetime
+    content: dict[str, Any] | None = None
+    review_comment: str | None = None
+    actor: str = "participant"
+
+
+class SupportEntryRecord(BaseModel):
+    programme_id: str
+    reference: str
+    day: date
+    days: Decimal | None
+    amount: Decimal
+    note: str
+    actor: str
+    total: Decimal
+    at: datetime
+
+
+class ProgressRequest(BaseModel):
+    programme_id: str
+    milestone: str
+
+
+class RsvpRecord(BaseModel):
+    programme_id: str
+    invitee: Invitee
+    attending: bool
+    persons: int
+    notes: str
     at: datetime
 
 

@@ -35,9 +35,9 @@ def small_call(now):
 
 
 async def test_managers_extend_override_and_move(
-    time_skipping_env, settings, sessions, smtp, pdf_executor
+    own_time_skipping_env, settings, sessions, smtp, pdf_executor
 ):
-    env = time_skipping_env
+    env = own_time_skipping_env
     programme = small_call(await env.get_current_time())
     t = programme.timeline
     deadline = programme.local(t.application_deadline)

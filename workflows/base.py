@@ -144,12 +144,16 @@ class ProgrammeSteps:
                 "rejection_letter": "Ihre Bewerbung",
                 "waitlist_notice": "Nachrückliste",
                 "ineligibility_notice": "Formalprüfung",
+                "support_plan": "Ihr Begleitplan",
+                "participation_certificate": "Teilnahmebescheinigung",
             },
             "en": {
                 "award_letter": "Award letter",
                 "rejection_letter": "Your application",
                 "waitlist_notice": "Waiting list",
                 "ineligibility_notice": "Formal check",
+                "support_plan": "Your support plan",
+                "participation_certificate": "Certificate of participation",
             },
         }[self.programme.language]
         return LetterHead(

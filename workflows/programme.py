@@ -44,8 +44,9 @@ with workflow.unsafe.imports_passed_through():
         SubmitScore,
         WithdrawApplication,
     )
+    from models.meeting import Invitee, MeetingInput, MeetingResult
     from models.messages import Attachment, Recipient
-    from models.programme import Programme
+    from models.programme import Milestone, Programme
     from models.records import (
         AssignmentRecord,
         AuditRecord,
@@ -56,16 +57,21 @@ with workflow.unsafe.imports_passed_through():
         EligibilityOverride,
         FormalCheck,
         ParticipantsRecord,
+        ParticipantsWithModerators,
         PhaseRecord,
+        ProgressRequest,
         RegisterProgramme,
         ScoreRecord,
         StatusRecord,
         StoreApplication,
     )
+    from models.support import SupportInput, SupportOutcome
     from workflows.base import ProgrammeSteps
     from workflows.mail import render_document
+    from workflows.meeting import NetworkMeetingWorkflow
     from workflows.selection import (
         assign_jury,
+        assign_moderators,
         award_limit,
         commitment,
         fits,
@@ -74,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         replacement_member,
         weighted_total,
     )
+    from workflows.support import ProcessSupportWorkflow
 
 GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
 GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
@@ -133,7 +140,10 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.decide()
         await self.await_acceptance()
         receipts.cancel()
-        return await self.conclude()
+        result = await self.conclude()
+        outcomes, meeting = await self.accompany(result.participants)
+        await self.close_out(result, outcomes, meeting)
+        return result.model_copy(update={"support": outcomes, "meeting": meeting})
 
     async def publish_call(self) -> None:
         t = self.programme.timeline
@@ -294,6 +304,147 @@ class ProgrammeWorkflow(ProgrammeSteps):
             ),
             counts=self.counts(),
         )
+
+    async def accompany(
+        self, participants: list[str]
+    ) -> tuple[list[SupportOutcome], MeetingResult]:
+        """Process support for every participant, progress digests, the network meeting."""
+        await self.enter(Phase.SUPPORT)
+        p = self.programme
+        moderators: dict[str, int] = {}
+        if p.funding.form == "process_support" and p.moderators:
+            moderators = assign_moderators(participants, [m.capacity for m in p.moderators])
+        await self.record(
+            "assign_moderators",
+            ParticipantsWithModerators(
+                programme_id=p.id,
+                at=workflow.now(),
+                moderators={r: str(p.moderators[m].email) for r, m in moderators.items()},
+            ),
+        )
+        briefs = {b.reference: b for b in await self.briefs(participants)}
+        children = [
+            await workflow.start_child_workflow(
+                ProcessSupportWorkflow.run,
+                SupportInput(
+                    programme=p,
+                    reference=r,
+                    organisation=briefs[r].organisation,
+                    moderator=moderators.get(r),
+                ),
+                id=f"support-{p.id}-{r}",
+                static_summary=f"Prozessbegleitung {r} ({p.id})",
+            )
+            for r in participants
+        ]
+        meeting = await workflow.start_child_workflow(
+            NetworkMeetingWorkflow.run,
+            MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
+            id=f"meeting-{p.id}",
+            static_summary=f"Netzwerktreffen {p.id}",
+        )
+        for milestone in sorted(p.milestones, key=lambda m: m.month):
+            if milestone.report:
+                when = p.milestone_due(milestone) + timedelta(days=milestone.grace_days)
+                await self.sleep_until(when, f"Fortschrittsbericht {milestone.title}")
+                await self.send_digest(milestone)
+        outcomes = [await child for child in children]
+        await self.enter(Phase.MEETING)
+        return outcomes, await meeting
+
+    async def send_digest(self, milestone: Milestone) -> None:
+        rows = await self.record(
+            "progress_rows",
+            ProgressRequest(programme_id=self.programme.id, milestone=milestone.key),
+        )
+        statuses = ("accepted", "submitted", "revision", "overdue", "ended")
+        totals: dict[str, Any] = {s: sum(r["status"] == s for r in rows) for s in statuses}
+        totals["budget_used"] = str(sum((Decimal(r["budget_used"]) for r in rows), Decimal(0)))
+        context = {
+            "milestone": {
+                **milestone.model_dump(mode="json"),
+                "due": self.programme.milestone_due(milestone).isoformat(),
+            },
+            "rows": rows,
+            "totals": totals,
+        }
+        digest = await render_document(
+            self.document("progress_digest", key=f"progress_digest/{milestone.key}", **context)
+        )
+        await self.send(
+            "progress_digest",
+            f"progress_digest/{milestone.key}",
+            self.managers(),
+            attachments=[
+                Attachment(filename=f"fortschritt-{milestone.key}.pdf", document_id=digest.id)
+            ],
+            **context,
+        )
+
+    async def close_out(
+        self, result: CallResult, outcomes: list[SupportOutcome], meeting: MeetingResult
+    ) -> None:
+        """The final report (Abschlussdokumentation) to the managers; the programme closes."""
+        briefs = {b.reference: b for b in await self.briefs(result.participants)}
+        count = lambda outcome: sum(o.outcome == outcome for o in outcomes)  # noqa: E731
+        figures = {
+            "participants": len(outcomes),
+            "completed": count("completed"),
+            "withdrawn": count("withdrawn"),
+            "terminated": count("terminated"),
+            "reports_due": sum(o.reports_due for o in outcomes),
+            "reports_accepted": sum(o.reports_accepted for o in outcomes),
+            "revisions_requested": sum(o.revisions_requested for o in outcomes),
+            "overdue_reminders": sum(o.overdue_reminders for o in outcomes),
+            "escalations": sum(o.escalations for o in outcomes),
+            "budget_committed": str(result.committed),
+            "budget_used": str(sum((o.budget_used for o in outcomes), Decimal(0))),
+            "meeting": {
+                "invited": meeting.invited,
+                "attending": meeting.attending,
+                "persons": meeting.persons,
+            },
+            "outcomes": [
+                {
+                    "reference": o.reference,
+                    "organisation": briefs[o.reference].organisation,
+                    "outcome": o.outcome,
+                    "reports_accepted": o.reports_accepted,
+                    "budget_used": str(o.budget_used),
+                }
+                for o in outcomes
+            ],
+        }
+        report = await render_document(
+            self.document("final_report", key="final_report", figures=figures)
+        )
+        await self.send(
+            "final_report",
+            "final_report",
+            self.managers(),
+            attachments=[Attachment(filename="abschlussdokumentation.pdf", document_id=report.id)],
+            figures=figures,
+        )
+        await self.enter(Phase.CLOSED)
+
+    def invitees(self, participants: list[str], briefs: dict[str, Brief]) -> list[Invitee]:
+        p = self.programme
+        people = [
+            Invitee(key=r, role="participant", name=briefs[r].organisation, application=r)
+            for r in participants
+        ]
+        seen: set[str] = set()
+        for role, persons in (
+            ("moderator", p.moderators),
+            ("jury", p.jury),
+            ("manager", p.organiser.managers),
+        ):
+            for person in persons:
+                email = str(person.email).lower()
+                if email not in seen:
+                    seen.add(email)
+                    people.append(Invitee(key=email, role=role, name=person.name, email=email))
+        return people
 
     # === updates: intake ======================================================================
 

@@ -121,3 +121,17 @@ def propose(
             rest.append(row.reference)
     size = len(rest) if programme.waitlist_size is None else programme.waitlist_size
     return selected, rest[:size], rest[size:]
+
+
+def assign_moderators(references: list[str], capacities: list[int]) -> dict[str, int]:
+    """Each participant to the least-loaded moderator with room left (relative to capacity)."""
+    load = [0] * len(capacities)
+    assignment: dict[str, int] = {}
+    for reference in sorted(references, key=reference_number):
+        free = [m for m, capacity in enumerate(capacities) if load[m] < capacity]
+        if not free:
+            raise ValueError("the moderators' total capacity is smaller than the participants")
+        chosen = min(free, key=lambda m: (load[m] / capacities[m], load[m], m))
+        load[chosen] += 1
+        assignment[reference] = chosen
+    return assignment

@@ -128,6 +128,59 @@ REFUSALS: dict[str, dict[str, str]] = {
         "de": "Die Annahmefrist für {reference} ist am {when} abgelaufen.",
         "en": "The acceptance deadline for {reference} passed on {when}.",
     },
+    "unknown_milestone": {
+        "de": "Einen Meilenstein „{milestone}“ gibt es nicht (vorhanden: {keys}).",
+        "en": "There is no milestone '{milestone}' (there are: {keys}).",
+    },
+    "no_report_due": {
+        "de": "Zum Meilenstein „{milestone}“ ist kein Bericht vorgesehen.",
+        "en": "No report is due for the milestone '{milestone}'.",
+    },
+    "report_accepted_already": {
+        "de": "Der Bericht zu „{milestone}“ ist bereits angenommen.",
+        "en": "The report for '{milestone}' has already been accepted.",
+    },
+    "report_in_review": {
+        "de": "Der Bericht zu „{milestone}“ liegt bereits zur Prüfung vor.",
+        "en": "The report for '{milestone}' is already being reviewed.",
+    },
+    "report_not_open": {
+        "de": "Der Bericht „{milestone}“ kann ab {when} eingereicht werden.",
+        "en": "The report '{milestone}' can be submitted from {when}.",
+    },
+    "nothing_to_review": {
+        "de": "Zum Meilenstein „{milestone}“ liegt kein Bericht zur Prüfung vor.",
+        "en": "There is no report awaiting review for '{milestone}'.",
+    },
+    "revision_needs_comment": {
+        "de": "Bitte begründen Sie die Überarbeitung in einem Kommentar.",
+        "en": "Please explain the revision in a comment.",
+    },
+    "revision_needs_due": {
+        "de": "Bitte geben Sie für die Überarbeitung eine neue, künftige Frist an.",
+        "en": "Please give a new due date in the future for the revision.",
+    },
+    "over_cap": {
+        "de": "Der Eintrag über {amount} überschreitet die Höchstförderung: gebucht sind {used} "
+        "von {cap}.",
+        "en": "The entry of {amount} exceeds the cap: {used} of {cap} are booked.",
+    },
+    "termination_needs_reason": {
+        "de": "Eine Beendigung durch die Programmleitung braucht eine Begründung.",
+        "en": "A termination by the programme management needs a reason.",
+    },
+    "support_over": {
+        "de": "Die Prozessbegleitung für {reference} ist bereits beendet.",
+        "en": "The support for {reference} has already ended.",
+    },
+    "not_invited": {
+        "de": "{invitee} ist zum Netzwerktreffen nicht eingeladen.",
+        "en": "{invitee} is not invited to the network meeting.",
+    },
+    "rsvp_closed": {
+        "de": "Rückmeldungen waren bis {when} möglich; bitte wenden Sie sich an die Veranstalter.",
+        "en": "Answers were possible until {when}; please contact the organisers.",
+    },
 }
 
 

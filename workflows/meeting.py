@@ -1,0 +1,236 @@
+"""NetworkMeetingWorkflow: the closing network meeting (Netzwerktreffen) of a programme.
+
+Invitations with a calendar entry go out ``closing_meeting.invite_days_before`` days ahead;
+invitees answer (and may change their answer) until the attendance list goes to the
+organiser at 09:00 the day before; reminders go to those attending and those who have not
+answered; after the meeting, those who came get a thank-you.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from models.meeting import Invitee, MeetingInput, MeetingResult, Rsvp
+    from models.messages import Attachment, CalendarEvent, Recipient
+    from models.records import RsvpRecord
+    from workflows.base import ProgrammeSteps
+    from workflows.mail import render_document
+
+GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
+GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
+
+
+@workflow.defn
+class NetworkMeetingWorkflow(ProgrammeSteps):
+    @workflow.init
+    def __init__(self, input: MeetingInput) -> None:
+        self.programme = input.programme
+        self.invitees = {invitee.key: invitee for invitee in input.invitees}
+        self.answers: dict[str, Rsvp] = {}
+        self.undeliverable: list[str] = []
+
+    @workflow.run
+    async def run(self, input: MeetingInput) -> MeetingResult:
+        workflow.upsert_search_attributes(
+            [GRANT_PROGRAMME.value_set(self.programme.id), GRANT_PHASE.value_set("MEETING")]
+        )
+        meeting = self.programme.closing_meeting
+        start, end = self.start(), self.end()
+        self.show_details()
+        await self.sleep_until(start - timedelta(days=meeting.invite_days_before), "Einladungen")
+        await self.invite()
+        for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
+            if days <= 1:
+                continue
+            await self.sleep_until(self.at_nine(start, days), "Erinnerung Netzwerktreffen")
+            await self.remind(days)
+        await self.sleep_until(self.rsvp_until(), "Teilnehmerliste an die Veranstalter")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.send_attendance_list()
+        if 1 in self.programme.reminders.meeting_days_before:
+            await self.remind(1)
+        await self.sleep_until(end, "Ende des Netzwerktreffens")
+        thanked = []
+        for key, answer in self.answers.items():
+            if answer.attending:
+                invitee = self.invitees[key]
+                recipient = self.recipient(invitee)
+                recipient.context = {"invitee": {"name": invitee.name, "role": invitee.role}}
+                thanked.append(recipient)
+        await self.send("meeting_thanks", "thanks", thanked, **self.meeting_context())
+        return self.result()
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def invite(self) -> None:
+        for invitee in self.invitees.values():
+            event = CalendarEvent(
+                uid=f"{self.uid(invitee)}@grantflow",
+                start=self.start(),
+                end=self.end(),
+                timezone=self.programme.timezone,
+                summary=self.programme.closing_meeting.title,
+                location=self.programme.closing_meeting.venue,
+                organiser_name=self.programme.organiser.name,
+                organiser_email=str(self.programme.organiser.email),
+                description=self.programme.title,
+            )
+            recipient = self.recipient(invitee)
+            recipient.attachments = [
+                Attachment(
+                    filename="einladung.ics",
+                    media_type="text/calendar; method=REQUEST",
+                    calendar=event,
+                )
+            ]
+            await self.send(
+                "meeting_invitation",
+                f"invitation/{self.uid(invitee)}",
+                [recipient],
+                invitee={"name": invitee.name, "role": invitee.role},
+                rsvp_until=self.rsvp_until().date().isoformat(),
+                **self.meeting_context(),
+            )
+
+    async def remind(self, days: int) -> None:
+        for key, invitee in self.invitees.items():
+            answer = self.answers.get(key)
+            if answer is not None and not answer.attending:
+                continue
+            await self.send(
+                "meeting_reminder",
+                f"reminder/{days}/{self.uid(invitee)}",
+                [self.recipient(invitee)],
+                invitee={"name": invitee.name, "role": invitee.role},
+                attending=answer.attending if answer else None,
+                days_left=days,
+                **self.meeting_context(),
+            )
+
+    async def send_attendance_list(self) -> None:
+        rows, totals = self.attendance()
+        context = {**self.meeting_context(), "rows": rows, "totals": totals}
+        document = await render_document(
+            self.document("attendance_list", key="attendance_list", **context)
+        )
+        organiser = self.programme.organiser
+        await self.send(
+            "meeting_attendance_list",
+            "attendance_list",
+            [Recipient(email=str(organiser.email), name=organiser.name)],
+            attachments=[Attachment(filename="teilnehmerliste.pdf", document_id=document.id)],
+            **context,
+        )
+
+    # --- updates ---------------------------------------------------------------------------
+
+    @workflow.update
+    async def rsvp(self, answer: Rsvp) -> None:
+        self.answers[answer.invitee] = answer
+        invitee = self.invitees[answer.invitee]
+        await self.record(
+            "record_rsvp",
+            RsvpRecord(
+                programme_id=self.programme.id,
+                invitee=invitee,
+                attending=answer.attending,
+                persons=answer.persons,
+                notes=answer.notes,
+                at=workflow.now(),
+            ),
+        )
+        self.show_details()
+
+    @rsvp.validator
+    def validate_rsvp(self, answer: Rsvp) -> None:
+        if answer.invitee not in self.invitees:
+            raise ValueError(self.say("not_invited", invitee=answer.invitee))
+        if workflow.now() >= self.rsvp_until():
+            raise ValueError(self.say("rsvp_closed", when=self.when(self.rsvp_until())))
+
+    @workflow.query
+    def attendance_query(self) -> MeetingResult:
+        return self.result()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def start(self) -> datetime:
+        return self.programme.local(self.programme.timeline.closing_meeting)
+
+    def end(self) -> datetime:
+        hours = float(self.programme.closing_meeting.duration_hours)
+        return self.start() + timedelta(hours=hours)
+
+    def rsvp_until(self) -> datetime:
+        """Answers count until the attendance list goes out: 09:00 the day before."""
+        return self.at_nine(self.start(), 1)
+
+    def uid(self, invitee: Invitee) -> str:
+        digest = hashlib.sha256(f"{self.programme.id}/{invitee.key}".encode()).hexdigest()[:20]
+        return f"{self.programme.id}-{digest}"
+
+    def recipient(self, invitee: Invitee) -> Recipient:
+        if invitee.application:
+            return Recipient(application=invitee.application)
+        return Recipient(email=invitee.email, name=invitee.name)
+
+    def meeting_context(self) -> dict[str, Any]:
+        meeting, organiser = self.programme.closing_meeting, self.programme.organiser
+        return {
+            "meeting": {
+                "title": meeting.title,
+                "venue": meeting.venue,
+                "start": self.start().isoformat(),
+                "end": self.end().isoformat(),
+                "organiser_name": organiser.name,
+                "organiser_email": str(organiser.email),
+            },
+        }
+
+    def attendance(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        rows = []
+        for key, invitee in self.invitees.items():
+            answer = self.answers.get(key)
+            rows.append(
+                {
+                    "name": invitee.name or key,
+                    "email": invitee.email or key,
+                    "role": invitee.role,
+                    "attending": answer.attending if answer else None,
+                    "persons": answer.persons if answer and answer.attending else 0,
+                    "notes": answer.notes if answer else "",
+                }
+            )
+        result = self.result()
+        totals = {
+            "invited": result.invited,
+            "attending": result.attending,
+            "declined": result.declined,
+            "unanswered": result.unanswered,
+            "persons": result.persons,
+        }
+        return rows, totals
+
+    def result(self) -> MeetingResult:
+        answers = list(self.answers.values())
+        return MeetingResult(
+            invited=len(self.invitees),
+            attending=sum(a.attending for a in answers),
+            declined=sum(not a.attending for a in answers),
+            unanswered=len(self.invitees) - len(answers),
+            persons=sum(a.persons for a in answers if a.attending),
+        )
+
+    def show_details(self) -> None:
+        r = self.result()
+        workflow.set_current_details(
+            f"{self.programme.id}: Netzwerktreffen am {self.when(self.start())} – "
+            f"{r.invited} eingeladen, {r.attending} Zusagen, {r.declined} Absagen, "
+            f"{r.unanswered} ohne Antwort"
+        )

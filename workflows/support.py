@@ -1,0 +1,561 @@
+"""ProcessSupportWorkflow: one participant accompanied from support start to its end.
+
+Kickoff with the support plan; then every milestone of the definition comes due on time,
+with reminders before, overdue reminders after and an escalation to the managers; reports
+are submitted and reviewed; support is logged against the cap. It ends at the end of the
+support period (with a certificate), or early when the participant withdraws or the
+managers terminate it. An overdue report never holds up the next milestone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from grantflow.formatting import format_money
+    from models.messages import Attachment, Recipient
+    from models.records import (
+        AuditRecord,
+        ParticipationRecord,
+        ReportRecord,
+        SupportEntryRecord,
+    )
+    from models.support import (
+        EndSupport,
+        LogSupport,
+        MilestoneState,
+        ReviewReport,
+        SubmitReport,
+        SupportInput,
+        SupportOutcome,
+        SupportState,
+        SupportStatus,
+    )
+    from workflows.base import ProgrammeSteps
+    from workflows.mail import render_document
+
+GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
+GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
+GRANT_PARTICIPANT = SearchAttributeKey.for_keyword("GrantParticipant")
+WARN_AT = Decimal("0.8")
+
+
+@workflow.defn
+class ProcessSupportWorkflow(ProgrammeSteps):
+    @workflow.init
+    def __init__(self, input: SupportInput) -> None:
+        self.programme = input.programme
+        self.reference = input.reference
+        self.organisation = input.organisation
+        self.moderator = (
+            input.programme.moderators[input.moderator] if input.moderator is not None else None
+        )
+        self.undeliverable: list[str] = []
+        self.changed = False
+        self.state = SupportState(
+            milestones=[
+                MilestoneState(key=m.key, due=self.programme.milestone_due(m), report=m.report)
+                for m in self.programme.milestones
+            ]
+        )
+
+    @workflow.run
+    async def run(self, input: SupportInput) -> SupportOutcome:
+        workflow.upsert_search_attributes(
+            [
+                GRANT_PROGRAMME.value_set(self.programme.id),
+                GRANT_PHASE.value_set("SUPPORT"),
+                GRANT_PARTICIPANT.value_set(self.reference),
+            ]
+        )
+        start = self.programme.timeline.support_start
+        await self.sleep_until(
+            datetime.combine(start, time(9, 0), self.programme.zone), "Beginn der Prozessbegleitung"
+        )
+        self.skip_past_events()
+        await self.kickoff()
+        end = self.support_end()
+        while self.state.outcome == "active" and (workflow.now() < end or self.reports_open(end)):
+            self.show_details()
+            upcoming = self.next_event()
+            wake_at = (
+                min(end, upcoming[0])
+                if upcoming and workflow.now() < end
+                else (upcoming[0] if upcoming else end)
+            )
+            self.changed = False
+            await self.wait_until(
+                lambda: self.changed,
+                wake_at - workflow.now(),
+                upcoming[1] if upcoming else "Ende der Prozessbegleitung",
+            )
+            await self.handle_due_events()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.state.outcome == "active":
+            self.state.outcome = "completed"
+            await self.certify()
+        workflow.upsert_search_attributes([GRANT_PHASE.value_set("CLOSED")])
+        self.show_details()
+        return self.outcome()
+
+    # --- the steps -------------------------------------------------------------------------
+
+    async def kickoff(self) -> None:
+        plan = await render_document(
+            self.document(
+                "support_plan",
+                key=f"support_plan/{self.reference}",
+                reference=self.reference,
+                applications=[self.reference],
+                letter=self.letter_head("support_plan", self.reference),
+                **self.letter_context(),
+            )
+        )
+        attachments = [
+            Attachment(filename=f"unterstuetzungsplan-{self.reference}.pdf", document_id=plan.id)
+        ]
+        await self.send(
+            "support_kickoff",
+            "kickoff",
+            self.participant_and_moderator(),
+            attachments=attachments,
+            **self.support_context(),
+        )
+
+    def next_event(self) -> tuple[datetime, str] | None:
+        """The earliest reminder, notice or escalation still to come."""
+        events = [(when, what) for _, when, what in self.pending_events()]
+        return min(events) if events else None
+
+    def pending_events(self) -> list[tuple[tuple[MilestoneState, str], datetime, str]]:
+        """(milestone, event key), when, a few words — every event not yet sent or skipped."""
+        r = self.programme.reminders
+        events = []
+        for milestone in self.state.milestones:
+            due = milestone.due
+            if not milestone.report:
+                events.append(((milestone, "notice"), self.at_nine(due, 0), "Termin"))
+                continue
+            if milestone.status in ("accepted", "submitted"):
+                continue
+            stamp = due.isoformat()
+            for days in r.report_due_days_before:
+                events.append(
+                    (
+                        (milestone, f"due/{stamp}/{days}"),
+                        self.at_nine(due, days),
+                        "Erinnerung an einen Bericht",
+                    )
+                )
+            for days in r.report_overdue_days_after:
+                events.append(
+                    (
+                        (milestone, f"overdue/{stamp}/{days}"),
+                        self.at_nine(due, -days),
+                        "Bericht überfällig",
+                    )
+                )
+            if r.escalate_after_days:
+                events.append(
+                    (
+                        (milestone, f"escalate/{stamp}"),
+                        self.at_nine(due, -r.escalate_after_days),
+                        "Eskalation",
+                    )
+                )
+        return [e for e in events if e[0][1] not in e[0][0].sent]
+
+    def reports_open(self, end: datetime) -> bool:
+        """After the end of support, reports that came due by then are still followed up
+        (reminders, escalation, review) for ``escalate_after_days`` (or 30 days)."""
+        waiting = any(
+            m.report and m.status == "submitted" and m.due <= end for m in self.state.milestones
+        )
+        return waiting or any(m.due <= end for (m, _), _, _ in self.pending_events())
+
+    def skip_past_events(self) -> None:
+        """Reminders whose day has passed when a (new) due date is set are not sent late."""
+        now = workflow.now()
+        for (milestone, key), when, _ in self.pending_events():
+            if when < now:
+                milestone.sent.append(f"{key}")
+
+    async def handle_due_events(self) -> None:
+        now = workflow.now()
+        for (milestone, key), when, _ in sorted(self.pending_events(), key=lambda e: e[1]):
+            if when > now or self.state.outcome != "active":
+                continue
+            milestone.sent.append(key)
+            context = {**self.support_context(), "milestone": self.milestone_context(milestone)}
+            kind, _, days = key.partition("/")
+            days = days.rpartition("/")[2]
+            if kind == "notice":
+                milestone.status = "noticed"
+                await self.send(
+                    "milestone_notice", f"notice/{milestone.key}", [self.participant()], **context
+                )
+            elif kind == "due":
+                await self.send(
+                    "report_due_reminder",
+                    f"{milestone.key}/{key}",
+                    [self.participant()],
+                    days_left=int(days),
+                    **context,
+                )
+            elif kind == "overdue":
+                self.state.overdue_reminders += 1
+                await self.send(
+                    "report_overdue_reminder",
+                    f"{milestone.key}/{key}",
+                    [self.participant()],
+                    days_overdue=int(days),
+                    **context,
+                )
+            elif kind == "escalate":
+                self.state.escalations += 1
+                await self.send(
+                    "report_escalation",
+                    f"{milestone.key}/{key}",
+                    self.managers(),
+                    days_overdue=self.programme.reminders.escalate_after_days,
+                    **context,
+                )
+
+    async def certify(self) -> None:
+        accepted = sum(m.status == "accepted" for m in self.state.milestones)
+        context = {**self.support_context(), "reports_accepted": accepted}
+        certificate = await render_document(
+            self.document(
+                "participation_certificate",
+                key=f"certificate/{self.reference}",
+                reference=self.reference,
+                applications=[self.reference],
+                letter=self.letter_head("participation_certificate", self.reference),
+                **{k: v for k, v in context.items() if k != "reference"},
+            )
+        )
+        await self.send(
+            "participation_certificate",
+            "certificate",
+            [self.participant()],
+            attachments=[
+                Attachment(
+                    filename=f"teilnahmebescheinigung-{self.reference}.pdf",
+                    document_id=certificate.id,
+                )
+            ],
+            **context,
+        )
+        await self.record(
+            "record_participation",
+            ParticipationRecord(
+                programme_id=self.programme.id,
+                reference=self.reference,
+                status="completed",
+                at=workflow.now(),
+                budget_used=self.state.used,
+            ),
+        )
+
+    # --- updates ---------------------------------------------------------------------------
+
+    @workflow.update
+    async def submit_report(self, report: SubmitReport) -> None:
+        milestone = self.milestone(report.milestone)
+        milestone.status = "submitted"
+        self.changed = True
+        await self.record(
+            "record_report",
+            ReportRecord(
+                programme_id=self.programme.id,
+                reference=self.reference,
+                milestone=milestone.key,
+                due=milestone.due,
+                status="submitted",
+                content=report.model_dump(mode="json"),
+                at=workflow.now(),
+            ),
+        )
+        await self.send(
+            "report_received",
+            f"received/{milestone.key}/{milestone.revisions}",
+            [self.participant()],
+            milestone=self.milestone_context(milestone),
+            **self.support_context(),
+        )
+
+    @submit_report.validator
+    def validate_report(self, report: SubmitReport) -> None:
+        self.require_active()
+        milestone = self.milestone(report.milestone)
+        if not milestone.report:
+            raise ValueError(self.say("no_report_due", milestone=milestone.key))
+        if milestone.status == "accepted":
+            raise ValueError(self.say("report_accepted_already", milestone=milestone.key))
+        if milestone.status == "submitted":
+            raise ValueError(self.say("report_in_review", milestone=milestone.key))
+        definition = next(m for m in self.programme.milestones if m.key == milestone.key)
+        opens = milestone.due - timedelta(days=definition.opens_days_before)
+        if workflow.now() < opens:
+            raise ValueError(
+                self.say("report_not_open", milestone=definition.title, when=self.when(opens))
+            )
+
+    @workflow.update
+    async def review_report(self, review: ReviewReport) -> None:
+        milestone = self.milestone(review.milestone)
+        context = {**self.support_context(), "comment": review.comment}
+        if review.decision == "accept":
+            milestone.status = "accepted"
+            message = "report_accepted"
+        else:
+            milestone.status, milestone.revisions = "revision", milestone.revisions + 1
+            milestone.due = self.programme.local(review.new_due)
+            self.skip_past_events()
+            message = "report_revision_requested"
+            context["new_due"] = milestone.due.isoformat()
+        self.changed = True
+        await self.record(
+            "record_report",
+            ReportRecord(
+                programme_id=self.programme.id,
+                reference=self.reference,
+                milestone=milestone.key,
+                due=milestone.due,
+                status=milestone.status,
+                review_comment=review.comment,
+                at=workflow.now(),
+                actor=review.actor,
+            ),
+        )
+        await self.send(
+            message,
+            f"{message}/{milestone.key}/{milestone.revisions}",
+            [self.participant()],
+            milestone=self.milestone_context(milestone),
+            **context,
+        )
+
+    @review_report.validator
+    def validate_review(self, review: ReviewReport) -> None:
+        milestone = self.milestone(review.milestone)
+        if milestone.status != "submitted":
+            raise ValueError(self.say("nothing_to_review", milestone=milestone.key))
+        if review.decision == "request_revision":
+            if not review.comment.strip():
+                raise ValueError(self.say("revision_needs_comment"))
+            if review.new_due is None or self.programme.local(review.new_due) <= workflow.now():
+                raise ValueError(self.say("revision_needs_due"))
+
+    @workflow.update
+    async def log_support(self, entry: LogSupport) -> Decimal:
+        """Book support against the cap; returns the running total."""
+        self.state.used += entry.amount
+        await self.record(
+            "record_support_entry",
+            SupportEntryRecord(
+                programme_id=self.programme.id,
+                reference=self.reference,
+                day=entry.day,
+                days=entry.days,
+                amount=entry.amount,
+                note=entry.note,
+                actor=entry.actor,
+                total=self.state.used,
+                at=workflow.now(),
+            ),
+        )
+        cap = self.programme.funding.max_per_participant
+        if not self.state.warned and self.state.used >= cap * WARN_AT:
+            self.state.warned = True
+            await self.send(
+                "budget_warning",
+                "budget_warning",
+                self.managers(),
+                used=str(self.state.used),
+                cap=str(cap),
+                percent=int(self.state.used * 100 / cap),
+                **self.support_context(),
+            )
+        self.show_details()
+        return self.state.used
+
+    @log_support.validator
+    def validate_support_entry(self, entry: LogSupport) -> None:
+        self.require_active()
+        cap = self.programme.funding.max_per_participant
+        if self.state.used + entry.amount > cap:
+            raise ValueError(
+                self.say(
+                    "over_cap",
+                    amount=self.money(entry.amount),
+                    used=self.money(self.state.used),
+                    cap=self.money(cap),
+                )
+            )
+
+    @workflow.update
+    async def withdraw(self, request: EndSupport) -> None:
+        await self.end_early("withdrawn", request)
+
+    @withdraw.validator
+    def validate_withdraw(self, request: EndSupport) -> None:
+        self.require_active()
+
+    @workflow.update
+    async def terminate(self, request: EndSupport) -> None:
+        await self.end_early("terminated", request)
+
+    @terminate.validator
+    def validate_terminate(self, request: EndSupport) -> None:
+        self.require_active()
+        if not request.reason.strip():
+            raise ValueError(self.say("termination_needs_reason"))
+
+    @workflow.query
+    def status(self) -> SupportStatus:
+        return SupportStatus(
+            reference=self.reference,
+            outcome=self.state.outcome,
+            milestones=self.state.milestones,
+            used=self.state.used,
+            cap=self.programme.funding.max_per_participant,
+            details=self.details(),
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def end_early(self, outcome: str, request: EndSupport) -> None:
+        self.state.outcome, self.state.reason = outcome, request.reason
+        self.changed = True
+        await self.record(
+            "record_participation",
+            ParticipationRecord(
+                programme_id=self.programme.id,
+                reference=self.reference,
+                status=outcome,
+                at=workflow.now(),
+                actor=request.actor,
+                note=request.reason,
+                budget_used=self.state.used,
+            ),
+        )
+        unused = self.programme.funding.max_per_participant - self.state.used
+        await self.send(
+            "support_ended",
+            f"ended/{outcome}",
+            [*self.participant_and_moderator(), *self.managers()],
+            outcome=outcome,
+            reason=request.reason,
+            unused=str(unused),
+            **self.support_context(),
+        )
+        await self.record(
+            "audit",
+            AuditRecord(
+                programme_id=self.programme.id,
+                action=f"support_{outcome}",
+                at=workflow.now(),
+                actor=request.actor,
+                subject=self.reference,
+                details={"reason": request.reason, "unused_budget": str(unused)},
+            ),
+        )
+
+    def outcome(self) -> SupportOutcome:
+        reporting = [m for m in self.state.milestones if m.report]
+        due = [m for m in reporting if m.due <= workflow.now() or m.status != "upcoming"]
+        return SupportOutcome(
+            reference=self.reference,
+            outcome=self.state.outcome,
+            reports_due=len(due),
+            reports_accepted=sum(m.status == "accepted" for m in reporting),
+            revisions_requested=sum(m.revisions for m in reporting),
+            overdue_reminders=self.state.overdue_reminders,
+            escalations=self.state.escalations,
+            budget_used=self.state.used,
+        )
+
+    def support_end(self) -> datetime:
+        return datetime.combine(self.programme.support_end, time(0, 0), self.programme.zone)
+
+    def milestone(self, key: str) -> MilestoneState:
+        for milestone in self.state.milestones:
+            if milestone.key == key:
+                return milestone
+        keys = ", ".join(m.key for m in self.state.milestones)
+        raise ValueError(self.say("unknown_milestone", milestone=key, keys=keys))
+
+    def milestone_context(self, milestone: MilestoneState) -> dict[str, Any]:
+        definition = next(m for m in self.programme.milestones if m.key == milestone.key)
+        return {**definition.model_dump(mode="json"), "due": milestone.due.isoformat()}
+
+    def letter_context(self) -> dict[str, Any]:
+        """The support context for documents (the reference goes in the letter head)."""
+        context = self.support_context()
+        del context["reference"]
+        return context
+
+    def support_context(self) -> dict[str, Any]:
+        start = self.programme.timeline.support_start
+        return {
+            "reference": self.reference,
+            "organisation": self.organisation,
+            "moderator": {"name": self.moderator.name, "email": str(self.moderator.email)}
+            if self.moderator
+            else None,
+            "support": {
+                "start": start.isoformat(),
+                "end": self.programme.support_end.isoformat(),
+                "cap": str(self.programme.funding.max_per_participant),
+                "used": str(self.state.used),
+                "form": self.programme.funding.form,
+            },
+            "milestones": [self.milestone_context(m) for m in self.state.milestones],
+        }
+
+    def participant(self) -> Recipient:
+        return Recipient(application=self.reference)
+
+    def participant_and_moderator(self) -> list[Recipient]:
+        recipients = [self.participant()]
+        if self.moderator:
+            recipients.append(Recipient(email=str(self.moderator.email), name=self.moderator.name))
+        return recipients
+
+    def require_active(self) -> None:
+        if self.state.outcome != "active":
+            raise ValueError(self.say("support_over", reference=self.reference))
+
+    def money(self, amount: Decimal) -> str:
+        return format_money(amount, self.programme.language, self.programme.funding.currency)
+
+    def details(self) -> str:
+        if self.state.outcome != "active":
+            return f"{self.reference}: Prozessbegleitung beendet ({self.state.outcome})"
+        now = workflow.now()
+        parts = [f"{self.reference}: Prozessbegleitung"]
+        for milestone in self.state.milestones:
+            if not milestone.report or milestone.status in ("accepted",):
+                continue
+            title = next(m.title for m in self.programme.milestones if m.key == milestone.key)
+            due = self.when(milestone.due).split(",")[0]
+            if milestone.status == "submitted":
+                parts.append(f"{title} eingereicht, in Prüfung")
+            elif milestone.due <= now:
+                days = (now - milestone.due).days
+                parts.append(f"{title} fällig am {due} – überfällig seit {days} Tagen")
+            else:
+                parts.append(f"{title} fällig am {due}")
+            break
+        cap = self.programme.funding.max_per_participant
+        parts.append(f"Budget {self.money(self.state.used)} von {self.money(cap)}")
+        return "; ".join(parts)
+
+    def show_details(self) -> None:
+        workflow.set_current_details(self.details())
