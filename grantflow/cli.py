@@ -211,7 +211,7 @@ def mail_check(
     )
 
 
-from grantflow import call_cli  # noqa: E402, F401 - registers the commands on running calls
+from grantflow import call_cli, support_cli  # noqa: E402, F401 - registers the commands
 
 if __name__ == "__main__":
     app()
