@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
@@ -20,6 +20,11 @@ with workflow.unsafe.imports_passed_through():
     from models.records import AuditRecord
     from workflows.mail import persevere, send_emails
     from workflows.texts import refusal
+
+GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
+GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
+GRANT_PARTICIPANT = SearchAttributeKey.for_keyword("GrantParticipant")
+"""grantflow's search attributes (see grantflow.settings.SEARCH_ATTRIBUTES); no personal data."""
 
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

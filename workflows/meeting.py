@@ -13,17 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from models.meeting import Invitee, MeetingInput, MeetingResult, Rsvp
     from models.messages import Attachment, CalendarEvent, Recipient
     from models.records import RsvpRecord
-    from workflows.base import ProgrammeSteps
+    from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
-
-GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
-GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
 
 
 @workflow.defn

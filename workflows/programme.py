@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -66,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
         StoreApplication,
     )
     from models.support import SupportInput, SupportOutcome
-    from workflows.base import ProgrammeSteps
+    from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
     from workflows.meeting import NetworkMeetingWorkflow
     from workflows.selection import (
@@ -82,8 +81,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.support import ProcessSupportWorkflow
 
-GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
-GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
 
 UPDATES_PER_RUN = 1500
 """Continue as new before Temporal's cap of 2,000 updates per run, with room to spare."""

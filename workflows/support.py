@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from grantflow.formatting import format_money
@@ -36,12 +35,9 @@ with workflow.unsafe.imports_passed_through():
         SupportState,
         SupportStatus,
     )
-    from workflows.base import ProgrammeSteps
+    from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
 
-GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
-GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
-GRANT_PARTICIPANT = SearchAttributeKey.for_keyword("GrantParticipant")
 WARN_AT = Decimal("0.8")
 
 
