@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # Portal
     portal_base_url: str = "http://localhost:8000"
     link_secret: SecretStr = SecretStr("change-me-in-production")
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8000
+    portal_mailbox: bool = Field(
+        default=False, description="Development only: the caught emails at /mailbox"
+    )
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""

@@ -1,0 +1,1 @@
+"""The portal: applicants, jury members, participants and managers act through it."""

@@ -1,0 +1,53 @@
+"""The portal's application factory: one FastAPI app, server-rendered, working without JS.
+
+Routers live in their own modules (public call pages, signed links, managers' area, the
+development mailbox); each reads the database and sends every action to the workflows as an
+Update through :func:`grantflow.updates.send_update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+from grantflow import db
+from grantflow.formatting import TEMPLATES
+from grantflow.settings import Settings, get_settings
+from grantflow.temporal import connect
+from portal import mailbox, manager, public, signed
+from portal.pages import templates
+
+ClientFactory = Callable[[], Awaitable[Client]]
+
+
+def create_app(
+    settings: Settings | None = None, *, client_factory: ClientFactory | None = None
+) -> FastAPI:
+    """The portal for ``settings``; ``client_factory`` overrides how Temporal is reached."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.create_engine(settings.database_url)
+        app.state.sessions = db.session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="grantflow", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.templates = templates()
+    app.state.client = None
+    app.state.client_factory = client_factory or (lambda: connect(settings))
+    app.mount("/static", StaticFiles(directory=TEMPLATES / "portal" / "static"), name="static")
+    app.include_router(public.router)
+    app.include_router(signed.router)
+    app.include_router(manager.router)
+    if settings.portal_mailbox:
+        app.include_router(mailbox.router)
+    return app
