@@ -169,7 +169,10 @@ def run_portal() -> None:
 
     settings = get_settings()
     uvicorn.run(
-        create_app(settings), host=settings.portal_host, port=settings.portal_port, log_level="warning"
+        create_app(settings),
+        host=settings.portal_host,
+        port=settings.portal_port,
+        log_level="warning",
     )
 
 
