@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     link_secret: SecretStr = SecretStr("change-me-in-production")
     portal_host: str = "127.0.0.1"
     portal_port: int = 8000
+    upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="Largest attachment file the portal accepts"
+    )
     portal_mailbox: bool = Field(
         default=False, description="Development only: the caught emails at /mailbox"
     )

@@ -1,7 +1,325 @@
-"""Portal routes: public (filled in by its own change)."""
+"""Public pages: the open calls, each call with its PDF, the application form and the receipt.
+
+Everything shown is read from the database (the programme row and the phase the workflow
+recorded); an application goes to the programme's workflow as the Update
+``submit_application``, and the workflow's refusal is shown to the person as it is worded.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from activities.documents import document_path
+from grantflow.updates import Refused, programme_handle, send_update
+from models.application import ApplicationForm
+from models.call import Phase, SubmitApplication, SubmitReceipt
+from models.orm import Application, AuditEntry, Document
+from models.orm import Programme as ProgrammeRow
+from models.programme import Programme
+from portal import application_form, uploads
+from portal.pages import client_of, page, sessions_of, settings_of
+from workflows.programme import ProgrammeWorkflow
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
+
+RECEIPT_SALT = "grantflow-application-receipt"
+
+
+@dataclass
+class Call:
+    """A published programme as the portal shows it: the definition, phase and deadline."""
+
+    programme: Programme
+    phase: str
+    deadline: datetime
+
+    @property
+    def language(self) -> str:
+        return self.programme.language
+
+    @property
+    def is_open(self) -> bool:
+        """Taking applications: the workflow says so and the deadline has not passed."""
+        return self.phase == Phase.OPEN and datetime.now(UTC) < self.deadline
+
+
+async def _call(request: Request, programme_id: str) -> Call | None:
+    """The published programme ``programme_id`` (None when unknown or not yet published)."""
+    async with sessions_of(request)() as session:
+        row = await session.get(ProgrammeRow, programme_id)
+        if row is None or row.phase == Phase.SCHEDULED:
+            return None
+        extended = await session.scalar(
+            select(AuditEntry.details)
+            .where(AuditEntry.programme_id == programme_id)
+            .where(AuditEntry.action == "deadline_extended")
+            .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+            .limit(1)
+        )
+    return _as_call(row, extended)
+
+
+def _as_call(row: ProgrammeRow, extended: dict[str, Any] | None = None) -> Call:
+    programme = Programme.model_validate(row.definition)
+    deadline = programme.local(programme.timeline.application_deadline)
+    if extended and extended.get("to"):
+        deadline = programme.local(datetime.fromisoformat(extended["to"]))
+    return Call(programme=programme, phase=row.phase, deadline=deadline)
+
+
+def _missing(request: Request, language: str = "de", *, gone: Call | None = None) -> HTMLResponse:
+    """404 for an unknown or unpublished programme, 410 for a call that no longer takes
+    applications."""
+    return page(
+        request,
+        "public/missing.html",
+        {"call": gone},
+        language=language,
+        status_code=410 if gone else 404,
+    )
+
+
+# --- the open calls ----------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def open_calls(request: Request) -> HTMLResponse:
+    """Every programme whose call is open, each in its own language."""
+    async with sessions_of(request)() as session:
+        rows = (
+            await session.scalars(
+                select(ProgrammeRow)
+                .where(ProgrammeRow.phase == Phase.OPEN)
+                .order_by(ProgrammeRow.created_at, ProgrammeRow.id)
+            )
+        ).all()
+    calls = []
+    for row in rows:
+        call = await _call(request, row.id)
+        if call is not None and call.is_open:
+            calls.append(call)
+    languages = {call.language for call in calls}
+    language = languages.pop() if len(languages) == 1 else "de"
+    return page(request, "public/index.html", {"calls": calls}, language=language)
+
+
+# --- one call ----------------------------------------------------------------------------------
+
+
+@router.get("/programmes/{programme_id}", response_class=HTMLResponse)
+async def call_page(request: Request, programme_id: str) -> HTMLResponse:
+    call = await _call(request, programme_id)
+    if call is None:
+        return _missing(request)
+    if not call.is_open:
+        return _missing(request, call.language, gone=call)
+    return page(
+        request,
+        "public/call.html",
+        {"call": call, "p": call.programme, "has_pdf": await _call_document(request, programme_id)},
+        language=call.language,
+    )
+
+
+async def _call_document(request: Request, programme_id: str) -> Document | None:
+    async with sessions_of(request)() as session:
+        return await session.scalar(
+            select(Document)
+            .where(Document.programme_id == programme_id, Document.kind == "call")
+            .order_by(Document.id.desc())
+            .limit(1)
+        )
+
+
+@router.get("/programmes/{programme_id}/call.pdf", response_model=None)
+async def call_pdf(request: Request, programme_id: str) -> Response:
+    """The stored call document (Ausschreibung) as the workflow rendered it."""
+    call = await _call(request, programme_id)
+    document = await _call_document(request, programme_id) if call else None
+    if call is None or document is None:
+        return _missing(request, call.language if call else "de")
+    path = document_path(settings_of(request).documents_dir, document.path)
+    if not path.is_file():
+        logger.warning("call document %s of %s is missing on disk", document.id, programme_id)
+        return _missing(request, call.language)
+    filename = "ausschreibung.pdf" if call.language == "de" else "call-for-applications.pdf"
+    return FileResponse(path, media_type="application/pdf", filename=filename)
+
+
+# --- the application form ----------------------------------------------------------------------
+
+
+def _form(
+    request: Request,
+    call: Call,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    refusal: str | None = None,
+    files_chosen: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    programme = call.programme
+    limit = uploads.size_words(settings_of(request).upload_max_bytes, programme.language)
+    return page(
+        request,
+        "public/apply.html",
+        {
+            "call": call,
+            "p": programme,
+            "fields": application_form.fields(programme),
+            "uploads": application_form.uploads(programme),
+            "attachments_label": application_form.label("attachments", programme.language),
+            "attachments_hint": application_form.HINTS["attachments"][programme.language].format(
+                limit=limit
+            ),
+            "values": values or {},
+            "errors": errors or {},
+            "labels": _labels(programme),
+            "refusal": refusal,
+            "files_chosen": files_chosen,
+        },
+        language=programme.language,
+        status_code=status_code,
+    )
+
+
+def _labels(programme: Programme) -> dict[str, str]:
+    """field path → label, for the error summary (attachments by kind included)."""
+    fields = application_form.fields(programme)
+    labels = {leaf.path: leaf.label for top in fields for leaf in top.leaves()}
+    labels.update({f.path: f.label for f in fields})
+    labels.update({u.name: u.label for u in application_form.uploads(programme)})
+    labels["attachments"] = application_form.label("attachments", programme.language)
+    return labels
+
+
+@router.get("/programmes/{programme_id}/apply", response_class=HTMLResponse)
+async def application_page(request: Request, programme_id: str) -> HTMLResponse:
+    call = await _call(request, programme_id)
+    if call is None:
+        return _missing(request)
+    if not call.is_open:
+        return _missing(request, call.language, gone=call)
+    return _form(request, call)
+
+
+@router.post("/programmes/{programme_id}/apply", response_model=None)
+async def apply(request: Request, programme_id: str) -> Response:
+    """Validate, then send the application to the workflow; the workflow decides whether it is
+    in time (even when the read model still says open, or already says closed)."""
+    call = await _call(request, programme_id)
+    if call is None:
+        return _missing(request)
+    programme, language = call.programme, call.language
+    settings = settings_of(request)
+    posted = await request.form()
+    values = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
+
+    data = application_form.parse(values, programme)
+    errors = application_form.not_admitted(data, programme)
+    files: list[uploads.Accepted] = []
+    chosen = False
+    for slot in application_form.uploads(programme):
+        upload = posted.get(slot.name)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        chosen = True
+        try:
+            files.append(
+                await uploads.check(upload, slot.kind, settings.upload_max_bytes, language)
+            )
+        except uploads.Rejected as rejected:
+            errors[slot.name] = str(rejected)
+    data["attachments"] = [{"name": f.name, "kind": f.kind} for f in files]
+    try:
+        form = ApplicationForm.model_validate(data)
+    except ValidationError as error:
+        found = application_form.errors_by_field(error, language)
+        errors = {**found, **errors}
+    if errors:
+        return _form(
+            request, call, values=values, errors=errors, files_chosen=chosen, status_code=422
+        )
+
+    await uploads.write_files(settings.documents_dir, programme.id, files)
+    try:
+        receipt = await send_update(
+            programme_handle(await client_of(request), programme.id),
+            ProgrammeWorkflow.submit_application,
+            SubmitApplication(form=form.model_dump(mode="json")),
+            result_type=SubmitReceipt,
+        )
+    except Refused as refusal:
+        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        return _form(
+            request,
+            call,
+            values=values,
+            refusal=str(refusal),
+            files_chosen=chosen,
+            status_code=409,
+        )
+    except Exception:
+        logger.exception("application to %s could not be delivered", programme.id)
+        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        return page(request, "public/unavailable.html", {"call": call}, language=language,
+                    status_code=503)  # fmt: skip
+    await uploads.record(sessions_of(request), programme.id, language, files)
+    logger.info("application %s received for %s", receipt.reference, programme.id)
+    return RedirectResponse(_receipt_url(request, programme.id, receipt.reference), 303)
+
+
+# --- the receipt -------------------------------------------------------------------------------
+
+
+def _signer(request: Request) -> URLSafeSerializer:
+    secret = settings_of(request).link_secret.get_secret_value()
+    return URLSafeSerializer(secret, salt=RECEIPT_SALT)
+
+
+def _receipt_url(request: Request, programme_id: str, reference: str) -> str:
+    token = _signer(request).dumps([programme_id, reference])
+    return f"/programmes/{programme_id}/receipt/{reference}?token={token}"
+
+
+@router.get("/programmes/{programme_id}/receipt/{reference}", response_class=HTMLResponse)
+async def receipt(
+    request: Request, programme_id: str, reference: str, token: str = ""
+) -> HTMLResponse:
+    """Reference, programme and time of receipt: shown only with the signed link."""
+    call = await _call(request, programme_id)
+    try:
+        valid = _signer(request).loads(token) == [programme_id, reference]
+    except BadSignature:
+        valid = False
+    if call is None or not valid:
+        return _missing(request, call.language if call else "de")
+    async with sessions_of(request)() as session:
+        submitted_at = await session.scalar(
+            select(Application.submitted_at).where(
+                Application.programme_id == programme_id, Application.reference == reference
+            )
+        )
+    if submitted_at is None:
+        return _missing(request, call.language)
+    if submitted_at.tzinfo is None:  # SQLite keeps no offset; the record is written in UTC
+        submitted_at = submitted_at.replace(tzinfo=UTC)
+    return page(
+        request,
+        "public/receipt.html",
+        {"call": call, "p": call.programme, "reference": reference, "submitted_at": submitted_at},
+        language=call.language,
+    )
