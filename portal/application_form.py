@@ -181,7 +181,9 @@ def _widget(spec: Field, annotation: Any, metadata: list[Any], programme: Progra
         ]
     elif annotation is Decimal:
         spec.widget = "amount"
-        cap = format_money(programme.funding.max_per_participant, language, programme.funding.currency)
+        cap = format_money(
+            programme.funding.max_per_participant, language, programme.funding.currency
+        )
         spec.hint = spec.hint or (
             f"In {programme.funding.currency}, höchstens {cap}."
             if language == "de"
@@ -203,7 +205,9 @@ def uploads(programme: Programme) -> list[Upload]:
     """One file input per attachment kind: the definition's required ones, a council
     resolution when public bodies may apply, and one further document."""
     language = programme.language
-    required = {a.kind: a.applicant_types is None for a in programme.eligibility.required_attachments}
+    required = {
+        a.kind: a.applicant_types is None for a in programme.eligibility.required_attachments
+    }
     kinds = list(required)
     if set(programme.eligible_applicant_types) & PUBLIC_APPLICANT_TYPES:
         kinds.append("council_resolution")

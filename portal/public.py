@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 RECEIPT_SALT = "grantflow-application-receipt"
+FORM_ALLOWANCE = 1024 * 1024
+"""Room for the typed fields on top of the largest files a form can carry."""
 
 
 @dataclass
@@ -216,6 +218,45 @@ async def application_page(request: Request, programme_id: str) -> HTMLResponse:
     return _form(request, call)
 
 
+@dataclass
+class Submission:
+    """A posted application form, read and checked (``errors`` by field path)."""
+
+    values: dict[str, str]
+    files: list[uploads.Accepted]
+    errors: dict[str, str]
+    files_chosen: bool
+    form: ApplicationForm | None = None
+
+
+async def _read(request: Request, call: Call) -> Submission:
+    """The typed values, the checked uploads and the validated form (or the errors)."""
+    programme, language = call.programme, call.language
+    limit = settings_of(request).upload_max_bytes
+    posted = await request.form()
+    values = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
+    data = application_form.parse(values, programme)
+    submission = Submission(
+        values, [], application_form.not_admitted(data, programme), files_chosen=False
+    )
+    for slot in application_form.uploads(programme):
+        upload = posted.get(slot.name)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        submission.files_chosen = True
+        try:
+            submission.files.append(await uploads.check(upload, slot.kind, limit, language))
+        except uploads.Rejected as rejected:
+            submission.errors[slot.name] = str(rejected)
+    data["attachments"] = [{"name": f.name, "kind": f.kind} for f in submission.files]
+    try:
+        submission.form = ApplicationForm.model_validate(data)
+    except ValidationError as error:
+        found = application_form.errors_by_field(error, language)
+        submission.errors = {**found, **submission.errors}
+    return submission
+
+
 @router.post("/programmes/{programme_id}/apply", response_model=None)
 async def apply(request: Request, programme_id: str) -> Response:
     """Validate, then send the application to the workflow; the workflow decides whether it is
@@ -225,41 +266,29 @@ async def apply(request: Request, programme_id: str) -> Response:
         return _missing(request)
     programme, language = call.programme, call.language
     settings = settings_of(request)
-    posted = await request.form()
-    values = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
+    slots = len(application_form.uploads(programme))
+    if _body_size(request) > settings.upload_max_bytes * slots + FORM_ALLOWANCE:
+        limit = uploads.size_words(settings.upload_max_bytes, language)
+        message = uploads.MESSAGES["too_much"][language].format(limit=limit)
+        return _form(request, call, errors={"attachments": message}, status_code=413)
 
-    data = application_form.parse(values, programme)
-    errors = application_form.not_admitted(data, programme)
-    files: list[uploads.Accepted] = []
-    chosen = False
-    for slot in application_form.uploads(programme):
-        upload = posted.get(slot.name)
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            continue
-        chosen = True
-        try:
-            files.append(
-                await uploads.check(upload, slot.kind, settings.upload_max_bytes, language)
-            )
-        except uploads.Rejected as rejected:
-            errors[slot.name] = str(rejected)
-    data["attachments"] = [{"name": f.name, "kind": f.kind} for f in files]
-    try:
-        form = ApplicationForm.model_validate(data)
-    except ValidationError as error:
-        found = application_form.errors_by_field(error, language)
-        errors = {**found, **errors}
-    if errors:
+    submission = await _read(request, call)
+    if submission.form is None or submission.errors:
         return _form(
-            request, call, values=values, errors=errors, files_chosen=chosen, status_code=422
+            request,
+            call,
+            values=submission.values,
+            errors=submission.errors,
+            files_chosen=submission.files_chosen,
+            status_code=422,
         )
-
+    files = submission.files
     await uploads.write_files(settings.documents_dir, programme.id, files)
     try:
         receipt = await send_update(
             programme_handle(await client_of(request), programme.id),
             ProgrammeWorkflow.submit_application,
-            SubmitApplication(form=form.model_dump(mode="json")),
+            SubmitApplication(form=submission.form.model_dump(mode="json")),
             result_type=SubmitReceipt,
         )
     except Refused as refusal:
@@ -267,19 +296,28 @@ async def apply(request: Request, programme_id: str) -> Response:
         return _form(
             request,
             call,
-            values=values,
+            values=submission.values,
             refusal=str(refusal),
-            files_chosen=chosen,
+            files_chosen=submission.files_chosen,
             status_code=409,
         )
     except Exception:
         logger.exception("application to %s could not be delivered", programme.id)
         await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
-        return page(request, "public/unavailable.html", {"call": call}, language=language,
-                    status_code=503)  # fmt: skip
-    await uploads.record(sessions_of(request), programme.id, language, files)
+        return page(
+            request, "public/unavailable.html", {"call": call}, language=language, status_code=503
+        )
+    await uploads.record(sessions_of(request), programme.id, receipt.reference, language, files)
     logger.info("application %s received for %s", receipt.reference, programme.id)
     return RedirectResponse(_receipt_url(request, programme.id, receipt.reference), 303)
+
+
+def _body_size(request: Request) -> int:
+    """The declared size of the request body (0 when not declared)."""
+    try:
+        return int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return 0
 
 
 # --- the receipt -------------------------------------------------------------------------------

@@ -36,12 +36,18 @@ EXTENSIONS = {
 }
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 
-Problem = Literal["too_large", "wrong_type", "empty"]
+Problem = Literal["too_large", "too_much", "wrong_type", "empty"]
 
 MESSAGES: dict[Problem, dict[str, str]] = {
     "too_large": {
         "de": "Die Datei „{name}“ ist größer als {limit} erlaubt.",
         "en": "The file '{name}' is larger than the {limit} allowed.",
+    },
+    "too_much": {
+        "de": "Die Sendung ist zu groß: höchstens {limit} je Datei. Bitte wählen Sie kleinere "
+        "Dateien und füllen Sie das Formular erneut aus.",
+        "en": "The submission is too large: at most {limit} per file. Please choose smaller "
+        "files and fill in the form again.",
     },
     "wrong_type": {
         "de": "Die Datei „{name}“ ist kein PDF, PNG, JPEG, ODT oder DOCX.",
@@ -138,12 +144,14 @@ async def write_files(documents_dir: Path, programme_id: str, files: list[Accept
 async def record(
     sessions: async_sessionmaker[AsyncSession],
     programme_id: str,
+    reference: str,
     language: str,
     files: list[Accepted],
 ) -> None:
-    """A ``documents`` row per file, once per content (the key is the hash)."""
+    """A ``documents`` row per file of the application ``reference`` (identical files of two
+    applications share the stored file, each has its row)."""
     for accepted in files:
-        key = f"{programme_id}/{KIND}/{accepted.sha256}"
+        key = f"{programme_id}/{KIND}/{reference}/{accepted.sha256}"
         try:
             async with sessions.begin() as session:
                 if await session.scalar(select(Document.id).where(Document.idempotency_key == key)):
@@ -153,7 +161,7 @@ async def record(
                         idempotency_key=key,
                         programme_id=programme_id,
                         kind=KIND,
-                        reference=None,
+                        reference=reference,
                         language=language,
                         sha256=accepted.sha256,
                         path=stored_path(programme_id, accepted),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import uuid
 import zipfile
@@ -202,9 +203,10 @@ async def test_call_page_shows_text_dates_funding_types_and_criteria(settings, s
                     pages=1,
                 )
             )
-        assert f'href="/programmes/{programme.id}/call.pdf"' in client.get(
-            f"/programmes/{programme.id}"
-        ).text
+        assert (
+            f'href="/programmes/{programme.id}/call.pdf"'
+            in client.get(f"/programmes/{programme.id}").text
+        )
         pdf = client.get(f"/programmes/{programme.id}/call.pdf")
     assert pdf.status_code == 200 and pdf.content == PDF
     assert pdf.headers["content-type"] == "application/pdf"
@@ -298,7 +300,9 @@ async def test_invalid_input_shows_messages_by_field_and_sends_nothing(settings,
     html = response.text
     assert response.status_code == 422
     assert error_of(html, "applicant.name") == "Bitte ausfüllen."
-    assert error_of(html, "applicant.contact.email") == "Bitte eine gültige E-Mail-Adresse eingeben."
+    assert (
+        error_of(html, "applicant.contact.email") == "Bitte eine gültige E-Mail-Adresse eingeben."
+    )
     assert error_of(html, "applicant.population") == "Bitte eine Zahl eingeben."
     assert error_of(html, "summary") == "Bitte mindestens 50 Zeichen eingeben."
     assert error_of(html, "requested_amount") == "Der Wert muss größer als 0 sein."
@@ -353,6 +357,43 @@ async def test_oversize_and_wrong_type_uploads_are_refused_with_a_message(settin
             message = error_of(response.text, "attachments.council_resolution")
             assert message is not None and words in message and filename in message
             assert "wählen Sie Ihre Anlagen erneut aus" in response.text
+    assert await stored(sessions, programme.id) == (0, 0)
+    assert files_in(settings.documents_dir) == []
+
+
+async def test_a_whole_form_larger_than_its_files_may_be_is_refused_unread(settings, sessions):
+    settings = settings.model_copy(update={"upload_max_bytes": 1024})
+    programme = open_programme()
+    await register(sessions, programme)
+    huge = PDF + b"0" * (3 * 1024 * 1024)
+    with TestClient(create_app(settings, client_factory=no_temporal())) as client:
+        response = client.post(
+            f"/programmes/{programme.id}/apply",
+            data=form_data(),
+            files={"attachments.other": ("gross.pdf", huge, "application/pdf")},
+        )
+    assert response.status_code == 413
+    assert "Die Sendung ist zu groß: höchstens 1 KiB je Datei" in error_of(
+        response.text, "attachments"
+    )
+    assert await stored(sessions, programme.id) == (0, 0)
+
+
+async def test_temporal_out_of_reach_gives_a_clear_page_and_keeps_nothing(settings, sessions):
+    programme = open_programme()
+    await register(sessions, programme)
+
+    async def unreachable():
+        raise ConnectionError("Temporal is down")
+
+    with TestClient(create_app(settings, client_factory=unreachable)) as client:
+        response = client.post(
+            f"/programmes/{programme.id}/apply",
+            data=form_data(),
+            files={"attachments.council_resolution": ("Beschluss.pdf", PDF, "application/pdf")},
+        )
+    assert response.status_code == 503
+    assert "konnte gerade nicht übermittelt werden und ist" in response.text
     assert await stored(sessions, programme.id) == (0, 0)
     assert files_in(settings.documents_dir) == []
 
@@ -444,8 +485,9 @@ async def _mails(mail_dir: Path) -> list:
 
 
 async def test_a_valid_application_gets_a_reference_and_a_receipt_email(
-    dev_env, settings, sessions, smtp, pdf_executor
+    dev_env, settings, sessions, smtp, pdf_executor, caplog
 ):
+    caplog.set_level(logging.INFO)
     programme = open_programme()
     async with build_worker(dev_env.client, settings, sessions, pdf_executor):
         handle = await start(dev_env, settings, programme)
@@ -465,7 +507,9 @@ async def test_a_valid_application_gets_a_reference_and_a_receipt_email(
 
             receipt = await client.get(location)
             assert receipt.status_code == 200
-            assert reference in receipt.text and "Eingangsbestätigung ist per E-Mail" in receipt.text
+            assert (
+                reference in receipt.text and "Eingangsbestätigung ist per E-Mail" in receipt.text
+            )
             assert programme.title in unescape(receipt.text)
             assert "musterhausen.example" not in receipt.text  # no personal data on the page
             tampered = location.replace(reference, f"{programme.references}-0002")
@@ -481,8 +525,11 @@ async def test_a_valid_application_gets_a_reference_and_a_receipt_email(
                         Document.programme_id == programme.id, Document.kind == "attachment"
                     )
                 )
-            assert application.reference == reference
-            assert application.body["goals"] == ["Runder Tisch Integration", "Leitbild Willkommenskultur"]
+            assert application.reference == reference and document.reference == reference
+            assert application.body["goals"] == [
+                "Runder Tisch Integration",
+                "Leitbild Willkommenskultur",
+            ]
             assert str(application.requested_amount) == "40000.00"
             [attachment] = application.body["attachments"]
             assert attachment["kind"] == "council_resolution"
@@ -516,6 +563,9 @@ async def test_a_valid_application_gets_a_reference_and_a_receipt_email(
             assert await stored(sessions, programme.id) == (1, 1)
             assert len(files_in(settings.documents_dir / programme.id / "attachment")) == 1
         await handle.terminate("test finished")
+    portal_log = [r for r in caplog.records if r.name.startswith("portal")]
+    assert any(reference in r.getMessage() for r in portal_log)
+    assert not any("usterhausen" in r.getMessage() for r in portal_log)
 
 
 async def test_a_late_application_shows_the_workflows_refusal(
@@ -534,7 +584,11 @@ async def test_a_late_application_shows_the_workflows_refusal(
             )
         assert response.status_code == 409
         html = unescape(response.text)
-        assert "Die Bewerbungsfrist ist am" in html and "abgelaufen" in html
+        refusal = html.split('<div class="refusal" role="alert" id="refusal">')[1].split("</div>")[
+            0
+        ]
+        assert "Ihre Bewerbung wurde nicht angenommen" in refusal
+        assert re.search(r"Die Bewerbungsfrist ist am .* abgelaufen\.", refusal)
         assert 'value="Stadt Musterhausen"' in html
         assert await stored(sessions, programme.id) == (0, 0)
         assert files_in(settings.documents_dir / programme.id / "attachment") == []
