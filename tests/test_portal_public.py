@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from grantflow.definitions import load_programme
 from grantflow.mailcatcher import read_mailbox
 from models.call import Phase, ProgrammeInput
-from models.orm import Application, Document
+from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal import application_form
@@ -210,6 +210,25 @@ async def test_call_page_shows_text_dates_funding_types_and_criteria(settings, s
         pdf = client.get(f"/programmes/{programme.id}/call.pdf")
     assert pdf.status_code == 200 and pdf.content == PDF
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+async def test_an_extended_deadline_is_the_one_shown(settings, sessions):
+    programme = open_programme()
+    await register(sessions, programme)
+    later = programme.local(programme.timeline.application_deadline) + timedelta(days=3)
+    async with sessions.begin() as session:
+        session.add(
+            AuditEntry(
+                occurred_at=datetime.now(UTC),
+                programme_id=programme.id,
+                actor="programme management",
+                action="deadline_extended",
+                details={"from": "…", "to": later.isoformat(), "reason": "Ferien"},
+            )
+        )
+    with TestClient(create_app(settings, client_factory=no_temporal())) as client:
+        html = client.get(f"/programmes/{programme.id}").text
+    assert f"<strong>{later:%d.%m.%Y}, {later:%H:%M} Uhr</strong>" in html
 
 
 async def test_unknown_unpublished_and_closed_calls_get_clear_pages(settings, sessions):
