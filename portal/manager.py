@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.documents import document_path
 from grantflow.definitions import DefinitionError, parse_yaml, validate
@@ -295,15 +295,16 @@ async def act(
         return await programme_page(
             request, session, programme_id, refusal=str(refusal), values=values, status_code=409
         )
-    except (RPCError, RuntimeError):
-        language = await _language_of(request, programme_id)
+    except (RPCError, RuntimeError) as error:
+        t = TEXT[await _language_of(request, programme_id)]
+        missing = isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND
         return await programme_page(
             request,
             session,
             programme_id,
-            refusal=TEXT[language]["temporal_down"],
+            refusal=t["no_such_process"] if missing else t["temporal_down"],
             values=values,
-            status_code=503,
+            status_code=404 if missing else 503,
         )
     return RedirectResponse(f"/manage/programmes/{quote(programme_id)}?done={done}", 303)
 

@@ -128,6 +128,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_such_programme": "Dieses Programm gibt es nicht (oder es wird gerade angelegt).",
         "temporal_down": "Temporal ist gerade nicht erreichbar; bitte später erneut versuchen. "
         "Es wurde nichts geändert.",
+        "no_such_process": "Diesen Vorgang gibt es nicht (mehr). Es wurde nichts geändert.",
         "done_eligibility": "Das Ergebnis der Formalprüfung wurde geändert.",
         "done_deadline": "Die Bewerbungsfrist wurde verlängert.",
         "done_approve": "Die Auswahl wurde freigegeben; die Briefe gehen hinaus.",
@@ -248,6 +249,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_such_programme": "There is no such programme (or it is being set up right now).",
         "temporal_down": "Temporal cannot be reached right now; please try again later. "
         "Nothing was changed.",
+        "no_such_process": "There is no such process (any more). Nothing was changed.",
         "done_eligibility": "The formal check result was changed.",
         "done_deadline": "The application deadline was extended.",
         "done_approve": "The selection was approved; the letters are going out.",
