@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -224,7 +225,7 @@ def small_call(tmp_path: Path) -> tuple[Path, str]:
         jury_deadline=timedelta(hours=2),
         formal_check_days=0,
     )
-    funding = programme.funding.model_copy(update={"total_budget": 80000})
+    funding = programme.funding.model_copy(update={"total_budget": Decimal(80000)})
     programme = programme.model_copy(
         update={"id": f"portal-{uuid.uuid4().hex[:8]}", "seats": 2, "funding": funding}
     )
