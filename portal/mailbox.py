@@ -100,7 +100,23 @@ async def mailbox(request: Request) -> Response:
     )
 
 
-@router.get("/{name}")
+@router.get("/{name}/attachments/{index}")
+async def attachment(request: Request, name: str, index: int) -> Response:
+    language = requested_language(request)
+    path = _message_path(request, name)
+    parts = list(_read(path).iter_attachments()) if path else []
+    if not 0 <= index < len(parts):
+        return _refused(request, language)
+    part = parts[index]
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", part.get_filename() or f"attachment-{index}")
+    return Response(
+        part.get_payload(decode=True) or b"",
+        media_type=part.get_content_type(),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/{name:path}")
 async def message(request: Request, name: str) -> Response:
     language = requested_language(request)
     path = _message_path(request, name)
@@ -128,22 +144,6 @@ async def message(request: Request, name: str) -> Response:
     )
     response.headers["Content-Security-Policy"] = CSP
     return response
-
-
-@router.get("/{name}/attachments/{index}")
-async def attachment(request: Request, name: str, index: int) -> Response:
-    language = requested_language(request)
-    path = _message_path(request, name)
-    parts = list(_read(path).iter_attachments()) if path else []
-    if not 0 <= index < len(parts):
-        return _refused(request, language)
-    part = parts[index]
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", part.get_filename() or f"attachment-{index}")
-    return Response(
-        part.get_payload(decode=True) or b"",
-        media_type=part.get_content_type(),
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def _refused(request: Request, language: str) -> Response:
