@@ -23,17 +23,22 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from activities.records import RecordActivities
 from grantflow.definitions import load_programme
 from grantflow.updates import send_update
+from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication, SubmitReceipt, SubmitScore
 from models.orm import Application, AuditEntry, Decision
+from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
+from models.support import SubmitReport, SupportInput
 from portal.app import create_app
 from portal.manager_text import TEXT
-from tests.scenario import EXAMPLE, application, with_timeline
+from tests.scenario import EXAMPLE, application, programme_at, with_timeline
 from tests.test_call import _assignments
 from tests.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
 
 MANAGER = "programmleitung@fuehrungsakademie.example"
 PASSWORD = "richtig-langes-passwort"
@@ -418,3 +423,81 @@ async def _all_assigned(sessions, count: int):
 
 def _criteria(definition: Path):
     return load_programme(definition).criteria
+
+
+async def test_managers_review_a_report_and_end_support(
+    own_time_skipping_env, settings, sessions, smtp, pdf_executor
+):
+    settings = with_manager(settings)
+    env = own_time_skipping_env
+    now = await env.get_current_time()
+    programme = programme_at(now, days_ahead=-262)  # interim-1 is due in about three weeks
+    programme = programme.model_copy(update={"id": "support-portal"})
+    reference = f"{programme.references}-0001"
+    records = RecordActivities(sessions)
+    await records.register_programme(RegisterProgramme(programme=programme, at=now))
+    form = ApplicationForm.model_validate(application(1))
+    await records.store_application(
+        StoreApplication(
+            programme_id=programme.id, reference=reference, form=form, submitted_at=now
+        )
+    )
+    await records.store_participants(
+        ParticipantsRecord(programme_id=programme.id, references=[reference], at=now)
+    )
+    page = f"/manage/programmes/{programme.id}"
+    prefix = f"review-{reference}-interim-1"
+    async with (
+        build_worker(env.client, settings, sessions, pdf_executor),
+        portal(settings, env.client) as http,
+    ):
+        handle = await env.client.start_workflow(
+            ProcessSupportWorkflow.run,
+            SupportInput(programme=programme, reference=reference, organisation="Stadt Balingen"),
+            id=f"support-{programme.id}-{reference}",
+            task_queue=settings.task_queue,
+        )
+        await send_update(
+            handle,
+            "submit_report",
+            SubmitReport(milestone="interim-1", progress="Runder Tisch gegründet, 40 Personen."),
+        )
+        csrf = await signed_in_portal(http)
+
+        async def report_listed():
+            text = (await http.get(page)).text
+            return text if f'id="{prefix}"' in text else None
+
+        shown = await until(report_listed)
+        assert "Runder Tisch gegründet" in shown and f'<label for="{prefix}-decision">' in shown
+
+        # Without the token, or a revision without comment and date: nothing reaches the workflow.
+        review = f"{page}/reports/{reference}/interim-1"
+        assert (await http.post(review, data={"decision": "accept"})).status_code == 403
+        incomplete = await http.post(
+            review, data={"csrf_token": csrf, "decision": "request_revision"}
+        )
+        assert incomplete.status_code == 422
+        assert f'id="{prefix}-comment-error"' in incomplete.text
+        assert f'aria-describedby="{prefix}-due-error"' in incomplete.text
+        status = await handle.query(ProcessSupportWorkflow.status)
+        assert next(m for m in status.milestones if m.key == "interim-1").status == "submitted"
+
+        accepted = await http.post(review, data={"csrf_token": csrf, "decision": "accept"})
+        assert accepted.status_code == 303 and accepted.headers["location"].endswith("=review")
+        status = await handle.query(ProcessSupportWorkflow.status)
+        assert next(m for m in status.milestones if m.key == "interim-1").status == "accepted"
+        again = await http.post(review, data={"csrf_token": csrf, "decision": "accept"})
+        assert again.status_code == 409 and "refusal-text" in again.text
+
+        terminate = f"{page}/support/{reference}/terminate"
+        assert (await http.post(terminate, data={"reason": "x"})).status_code == 403
+        no_reason = await http.post(terminate, data={"csrf_token": csrf, "reason": " "})
+        assert no_reason.status_code == 422
+        assert (await handle.query(ProcessSupportWorkflow.status)).outcome == "active"
+        ended = await http.post(
+            terminate, data={"csrf_token": csrf, "reason": "Kommune hat den Prozess eingestellt"}
+        )
+        assert ended.status_code == 303
+        outcome = await handle.result()
+    assert outcome.outcome == "terminated"
