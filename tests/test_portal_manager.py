@@ -122,6 +122,11 @@ def test_tampered_session_cookie_is_no_session(settings):
         assert client.get("/manage", follow_redirects=False).status_code == 303
 
 
+def test_every_text_in_german_and_english():
+    assert TEXT["de"].keys() == TEXT["en"].keys()
+    assert all(TEXT["de"].values()) and all(TEXT["en"].values())
+
+
 def test_pages_in_english(settings):
     with TestClient(create_app(with_manager(settings))) as client:
         page = client.get("/manage/login?lang=en")
@@ -432,7 +437,7 @@ async def test_managers_review_a_report_and_end_support(
     env = own_time_skipping_env
     now = await env.get_current_time()
     programme = programme_at(now, days_ahead=-262)  # interim-1 is due in about three weeks
-    programme = programme.model_copy(update={"id": "support-portal"})
+    programme = programme.model_copy(update={"id": "support-portal", "language": "en"})
     reference = f"{programme.references}-0001"
     records = RecordActivities(sessions)
     await records.register_programme(RegisterProgramme(programme=programme, at=now))
@@ -470,6 +475,7 @@ async def test_managers_review_a_report_and_end_support(
 
         shown = await until(report_listed)
         assert "Runder Tisch gegründet" in shown and f'<label for="{prefix}-decision">' in shown
+        assert TEXT["en"]["reports"] in shown and '<html lang="en">' in shown
 
         # Without the token, or a revision without comment and date: nothing reaches the workflow.
         review = f"{page}/reports/{reference}/interim-1"
@@ -501,3 +507,39 @@ async def test_managers_review_a_report_and_end_support(
         assert ended.status_code == 303
         outcome = await handle.result()
     assert outcome.outcome == "terminated"
+
+
+async def test_pages_fall_back_to_the_database_without_temporal(settings, sessions):
+    now = datetime.now(UTC)
+    programme = programme_at(now).model_copy(update={"id": "offline-call"})
+    records = RecordActivities(sessions)
+    await records.register_programme(RegisterProgramme(programme=programme, at=now))
+    form = ApplicationForm.model_validate(application(1))
+    await records.store_application(
+        StoreApplication(
+            programme_id=programme.id, reference="INT2020-0001", form=form, submitted_at=now
+        )
+    )
+
+    async def unreachable():
+        raise RuntimeError("connection refused")
+
+    app = create_app(with_manager(settings), client_factory=unreachable)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            csrf = await signed_in_portal(http)
+            dashboard = await http.get("/manage")
+            assert TEXT["de"]["unreachable"] in dashboard.text and "received: 1" in dashboard.text
+            page = await http.get(f"/manage/programmes/{programme.id}")
+            assert page.status_code == 200 and "INT2020-0001" in page.text
+            assert "Stadt Balingen" in page.text
+            for label in re.findall(r'<label for="([^"]+)"', page.text):
+                assert f'id="{label}"' in page.text  # every label names its field
+            refused = await http.post(
+                f"/manage/programmes/{programme.id}/deadline",
+                data={"csrf_token": csrf, "deadline-new": "2030-01-01T12:00"},
+            )
+            assert refused.status_code == 503 and TEXT["de"]["temporal_down"] in refused.text
+            missing = await http.get("/manage/programmes/no-such-call")
+            assert missing.status_code == 404 and TEXT["de"]["no_such_programme"] in missing.text
