@@ -248,7 +248,8 @@ async def programme_page(
         row = await data.programme_row(db, programme_id)
         if row is None:
             return _not_found(request, session)
-        view = await data.overview(db, client, row, datetime.now().astimezone())
+        status = await data.live_status(client, programme_id)
+        view = await data.overview(db, status, row, datetime.now().astimezone())
         proposal = await data.proposal_of(client, programme_id) if client else None
         context = {
             "view": view,

@@ -137,11 +137,10 @@ async def programme_row(session: AsyncSession, programme_id: str) -> ProgrammeRo
 
 
 async def overview(
-    session: AsyncSession, client: Client | None, row: ProgrammeRow, now: datetime
+    session: AsyncSession, status: ProgrammeStatus | None, row: ProgrammeRow, now: datetime
 ) -> Overview:
-    """Live status from the workflow, or the database's record when it does not answer."""
+    """Live ``status`` from the workflow, or the database's record when it had no answer."""
     programme = Programme.model_validate(row.definition)
-    status = await status_of(client, row.id) if client is not None else None
     view = Overview(
         row=row,
         programme=programme,
@@ -161,9 +160,16 @@ async def overview(
 
 
 async def overviews(session: AsyncSession, client: Client | None) -> list[Overview]:
+    """Every programme; the workflows are asked all at once, so one slow answer is the wait."""
     rows = list(await session.scalars(select(ProgrammeRow).order_by(ProgrammeRow.created_at)))
     now = datetime.now(UTC)
-    return [await overview(session, client, row, now) for row in rows]
+    statuses = await asyncio.gather(*(live_status(client, row.id) for row in rows))
+    pairs = zip(rows, statuses, strict=True)
+    return [await overview(session, status, row, now) for row, status in pairs]
+
+
+async def live_status(client: Client | None, programme_id: str) -> ProgrammeStatus | None:
+    return await status_of(client, programme_id) if client is not None else None
 
 
 async def applications(
