@@ -13,15 +13,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from grantflow import db
 from grantflow.cli import INVALID, app, err, fail, out, programme_app
 from grantflow.definitions import DefinitionError, load_application, load_programme
-from grantflow.formatting import format_datetime
+from grantflow.programme_start import start_programme
 from grantflow.settings import get_settings
 from grantflow.temporal import connect
 from grantflow.updates import Refused, programme_handle, programme_workflow_id, send_update
@@ -32,8 +29,6 @@ from models.call import (
     DeclareConflict,
     ExtendDeadline,
     Move,
-    Phase,
-    ProgrammeInput,
     ProgrammeStatus,
     Proposal,
     SetEligibility,
@@ -113,39 +108,9 @@ def programme_start(
     workflow_id = programme_workflow_id(programme.id)
 
     async def start() -> str:
-        from workflows.programme import ProgrammeWorkflow
-
         client = await connect(settings)
-        attributes = TypedSearchAttributes(
-            [
-                SearchAttributePair(SearchAttributeKey.for_keyword("GrantProgramme"), programme.id),
-                SearchAttributePair(
-                    SearchAttributeKey.for_keyword("GrantPhase"), Phase.SCHEDULED.value
-                ),
-            ]
-        )
-        deadline = format_datetime(
-            programme.timeline.application_deadline, programme.language, programme.timezone
-        )
-        try:
-            await client.start_workflow(
-                ProgrammeWorkflow.run,
-                ProgrammeInput(programme=programme),
-                id=workflow_id,
-                task_queue=settings.task_queue,
-                search_attributes=attributes,
-                static_summary=f"{programme.title} ({programme.edition}. Runde)",
-                static_details=(
-                    f"Programm {programme.id}: {programme.seats} Plätze, "
-                    f"Bewerbungsfrist {deadline}, Definition {file.name}"
-                ),
-            )
-            return "started"
-        except WorkflowAlreadyStartedError:
-            described = await client.get_workflow_handle(workflow_id).describe()
-            if described.status == WorkflowExecutionStatus.RUNNING:
-                return f"already running since {described.start_time:%Y-%m-%d %H:%M} UTC"
-            raise
+        since = await start_programme(client, programme, settings.task_queue, file.name)
+        return "started" if since is None else f"already running since {since:%Y-%m-%d %H:%M} UTC"
 
     outcome = run(start)
     out.print(f"[green]✓[/green] {programme.id}: {outcome} (workflow {workflow_id})")

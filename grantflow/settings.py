@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     portal_mailbox: bool = Field(
         default=False, description="Development only: the caught emails at /mailbox"
     )
+    portal_managers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Managers' logins: email → argon2 hash (`grantflow manager hash-password`), "
+        "as JSON in GRANTFLOW_PORTAL_MANAGERS",
+    )
+    session_secret: SecretStr = SecretStr("change-me-in-production")
+    portal_https_only: bool = Field(
+        default=False, description="Send the managers' session cookie over HTTPS only"
+    )
+    portal_session_hours: float = Field(default=8.0, gt=0)
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""

@@ -1,0 +1,34 @@
+"""CLI commands for the portal's managers: hashes for ``GRANTFLOW_PORTAL_MANAGERS``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from grantflow.cli import INVALID, app, fail
+
+manager_app = typer.Typer(help="Programme managers' portal logins.", no_args_is_help=True)
+app.add_typer(manager_app, name="manager")
+
+MIN_PASSWORD = 12
+
+
+@manager_app.command("hash-password")
+def hash_password(
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for when not given (hidden, twice).",
+        ),
+    ],
+) -> None:
+    """Print the argon2 hash of a password, for GRANTFLOW_PORTAL_MANAGERS ({"email": "hash"})."""
+    from argon2 import PasswordHasher
+
+    if len(password) < MIN_PASSWORD:
+        raise fail(f"--password: use at least {MIN_PASSWORD} characters", INVALID)
+    print(PasswordHasher().hash(password))
