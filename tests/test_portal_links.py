@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 
+from activities.records import RecordActivities
 from grantflow.definitions import load_programme
 from grantflow.links import LinkSigner
 from grantflow.mailcatcher import read_mailbox
 from grantflow.updates import send_update
+from models.application import ApplicationForm
 from models.call import (
     ApproveSelection,
     Phase,
@@ -29,8 +31,9 @@ from models.call import (
     SubmitScore,
 )
 from models.meeting import Invitee, MeetingInput
-from models.orm import Application, MeetingRsvp, Score, UsedLink
-from models.records import RegisterProgramme
+from models.orm import Application, MeetingRsvp, MilestoneReport, Score, UsedLink
+from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
+from models.support import ReviewReport, SupportInput
 from portal.app import create_app
 from tests.scenario import EXAMPLE, application, with_timeline
 from tests.test_call import _assignments
@@ -38,6 +41,7 @@ from tests.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
 
 LINK = re.compile(r"http://portal\.test/l/[A-Za-z0-9_\-.]+")
 
@@ -244,7 +248,6 @@ async def test_an_invitee_answers_the_meeting_invitation_through_its_link(
     dev_env, settings, sessions, smtp, pdf_executor
 ):
     """A programme in its last weeks: the meeting is the day after tomorrow."""
-    from activities.records import RecordActivities
 
     settings = portal_settings(settings)
     now = datetime.now(UTC)
@@ -311,4 +314,124 @@ async def test_an_invitee_answers_the_meeting_invitation_through_its_link(
         )
         shown = await web.get(answer.headers["location"])
         assert "Ihre Antwort ist gespeichert" in shown.text and "Sie nehmen teil" in shown.text
+        await handle.terminate("test finished")
+
+
+async def test_a_participant_reports_through_the_kickoff_link_and_sees_the_review(
+    dev_env, settings, sessions, smtp, pdf_executor
+):
+    """Support began five and a half months ago: the first interim report is open now."""
+
+    settings = portal_settings(settings)
+    now = datetime.now(UTC)
+    programme = with_timeline(
+        load_programme(EXAMPLE),
+        now - timedelta(days=182),
+        publication=timedelta(0),
+        application_deadline=timedelta(days=5),
+        jury_deadline=timedelta(days=10),
+    )
+    programme = programme.model_copy(update={"id": f"support-{uuid.uuid4().hex[:8]}"})
+    records = RecordActivities(sessions)
+    await records.register_programme(RegisterProgramme(programme=programme, at=now))
+    reference = f"{programme.references}-0001"
+    form = ApplicationForm.model_validate(application(0))
+    await records.store_application(
+        StoreApplication(
+            programme_id=programme.id, reference=reference, form=form, submitted_at=now
+        )
+    )
+    await records.store_participants(
+        ParticipantsRecord(programme_id=programme.id, references=[reference], at=now)
+    )
+    interim = next(m for m in programme.milestones if m.key == "interim-1")
+    contact = str(form.applicant.contact.email)
+    async with (
+        build_worker(dev_env.client, settings, sessions, pdf_executor),
+        portal(settings, dev_env.client) as web,
+    ):
+        handle = await dev_env.client.start_workflow(
+            ProcessSupportWorkflow.run,
+            SupportInput(
+                programme=programme,
+                reference=reference,
+                organisation=form.applicant.name,
+                moderator=0,
+            ),
+            id=f"support-{programme.id}-{reference}",
+            task_queue=settings.task_queue,
+        )
+        [(_, url)] = await emailed_links(settings.mail_dir, "support_kickoff", to=contact)
+        for _ in range(300):
+            moderator_mail = [
+                m
+                for m in read_mailbox(settings.mail_dir)
+                if m["X-Grantflow-Type"] == "support_kickoff" and m["X-Envelope-To"] != contact
+            ]
+            if moderator_mail:
+                break
+            await asyncio.sleep(0.1)
+        assert moderator_mail and not LINK.search(
+            moderator_mail[0].get_body(("plain",)).get_content()
+        )
+
+        page = await web.get(path(url))
+        assert page.status_code == 200
+        assert interim.title in page.text and 'name="milestone" value="interim-1"' in page.text
+        assert '<label for="progress">' in page.text
+
+        too_short = await web.post(
+            path(url), data={"action": "report", "milestone": "interim-1", "progress": "kurz"}
+        )
+        assert too_short.status_code == 400
+        assert 'id="progress-error"' in too_short.text and "mindestens 10 Zeichen" in too_short.text
+        status = await handle.query(ProcessSupportWorkflow.status)
+        assert next(m for m in status.milestones if m.key == "interim-1").status != "submitted"
+
+        answer = await web.post(
+            path(url),
+            data={
+                "action": "report",
+                "milestone": "interim-1",
+                "progress": "Runder Tisch gegründet, Bestandsaufnahme abgeschlossen.",
+                "activities": "Drei Workshops",
+                "people_reached": "120",
+                "next_steps": "Leitbild entwerfen",
+            },
+        )
+        assert answer.status_code == 303, answer.text
+        status = await handle.query(ProcessSupportWorkflow.status)
+        assert next(m for m in status.milestones if m.key == "interim-1").status == "submitted"
+        shown = await web.get(answer.headers["location"])
+        assert "Bericht ist eingegangen" in shown.text and "Noch nicht geprüft" in shown.text
+
+        # Sent again: the workflow refuses, its words are shown, nothing changes.
+        again = await web.post(
+            path(url),
+            data={
+                "action": "report",
+                "milestone": "interim-1",
+                "progress": "Noch einmal gesendet.",
+            },
+        )
+        assert again.status_code == 409
+        assert "liegt bereits zur Prüfung vor" in again.text and "nichts geändert" in again.text
+        async with sessions() as session:
+            stored = await session.scalar(select(MilestoneReport.content))
+        assert stored["progress"].startswith("Runder Tisch")
+
+        await send_update(
+            handle,
+            ProcessSupportWorkflow.review_report,
+            ReviewReport(
+                milestone="interim-1",
+                decision="request_revision",
+                comment="Bitte die Zahl der Beteiligten aufschlüsseln.",
+                new_due=now + timedelta(days=20),
+            ),
+        )
+        shown = await web.get(path(url))
+        assert "Bitte die Zahl der Beteiligten aufschlüsseln." in shown.text
+        assert "Überarbeitung erbeten" in shown.text
+        assert 'name="milestone" value="interim-1"' in shown.text  # open again for the revision
         await handle.terminate("test finished")
