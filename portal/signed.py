@@ -61,7 +61,7 @@ ACTIONS = {
 }
 """Each action a link page can post, and the only purpose of link that may post it."""
 
-STATUS = {"tampered": 403, "wrong_purpose": 403, "unknown": 404, "expired": 410, "used": 410}
+STATUS = {"tampered": 403, "wrong_purpose": 403, "expired": 410, "used": 410}
 
 
 @dataclass

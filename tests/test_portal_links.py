@@ -435,3 +435,55 @@ async def test_a_participant_reports_through_the_kickoff_link_and_sees_the_revie
         assert "Überarbeitung erbeten" in shown.text
         assert 'name="milestone" value="interim-1"' in shown.text  # open again for the revision
         await handle.terminate("test finished")
+
+
+async def test_broken_links_get_a_clear_page_in_the_programme_language(settings, sessions):
+    """Without Temporal: nothing is sent for a link that is refused."""
+    settings = portal_settings(settings)
+    signer = LinkSigner.from_settings(settings)
+    now = datetime.now(UTC)
+    programme = load_programme(EXAMPLE).model_copy(
+        update={"id": f"en-{uuid.uuid4().hex[:8]}", "language": "en"}
+    )
+    await RecordActivities(sessions).register_programme(
+        RegisterProgramme(programme=programme, at=now)
+    )
+    member = str(programme.jury[0].email)
+
+    async def no_temporal():
+        raise AssertionError("a refused link must not reach Temporal")
+
+    app = create_app(settings, client_factory=no_temporal)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://portal.test"
+        ) as web,
+    ):
+        jury = signer.sign("jury", programme.id, signer.person(member), now + timedelta(days=1))
+        page = await web.get(f"/l/{jury}")
+        assert page.status_code == 200 and 'lang="en"' in page.text
+        assert "Your jury page" in page.text and "No applications are assigned" in page.text
+
+        tampered = await web.get(f"/l/{jury[:-3]}xyz")
+        assert tampered.status_code == 403
+        assert "nicht gültig" in tampered.text and "not valid" in tampered.text
+
+        expired = signer.sign("jury", programme.id, signer.person(member), now - timedelta(days=1))
+        for response in (
+            await web.get(f"/l/{expired}"),
+            await web.post(f"/l/{expired}", data={"action": "score", "reference": "X"}),
+        ):
+            assert response.status_code == 410 and "This link has expired" in response.text
+
+        for action in ("accept", "rsvp", "delete-everything"):
+            wrong = await web.post(f"/l/{jury}", data={"action": action})
+            assert wrong.status_code == 403 and "not meant for this" in wrong.text
+
+        stranger = signer.sign(
+            "jury", programme.id, signer.person("x@example.org"), now + timedelta(days=1)
+        )
+        assert (await web.get(f"/l/{stranger}")).status_code == 403
+        nowhere = signer.sign("award", "no-such-programme", "X-0001", now + timedelta(days=1))
+        assert (await web.get(f"/l/{nowhere}")).status_code == 403
+    assert await count(sessions, Score) == 0 and await count(sessions, UsedLink) == 0
