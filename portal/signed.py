@@ -110,8 +110,10 @@ async def act(request: Request, token: str) -> Response:
         opened = await _open(request, token, ACTIONS.get(action, "none"))
     except LinkError as error:
         return await _refused(request, error)
-    handler = ACTIONS_DONE[action]
-    outcome = await handler(request, opened, form)
+    try:
+        outcome = await ACTIONS_DONE[action](request, opened, form)
+    except LinkError as error:  # e.g. a jury link for someone no longer in the jury
+        return await _refused(request, error, opened)
     if isinstance(outcome, dict):  # problems or a refusal: the page again, nothing changed
         status = 409 if "refusal" in outcome else 400
         return await PAGES[opened.link.purpose](request, opened, token, outcome, status)

@@ -484,6 +484,8 @@ async def test_broken_links_get_a_clear_page_in_the_programme_language(settings,
             "jury", programme.id, signer.person("x@example.org"), now + timedelta(days=1)
         )
         assert (await web.get(f"/l/{stranger}")).status_code == 403
+        scored = await web.post(f"/l/{stranger}", data={"action": "score", "reference": "X"})
+        assert scored.status_code == 403
         nowhere = signer.sign("award", "no-such-programme", "X-0001", now + timedelta(days=1))
         assert (await web.get(f"/l/{nowhere}")).status_code == 403
     assert await count(sessions, Score) == 0 and await count(sessions, UsedLink) == 0
