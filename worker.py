@@ -23,6 +23,7 @@ from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
 from activities.records import RecordActivities
 from grantflow import db
+from grantflow.links import LinkSigner
 from grantflow.settings import Settings, get_settings
 from grantflow.temporal import connect
 from workflows.delivery_check import DeliveryCheckWorkflow
@@ -48,7 +49,7 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
     notifications = NotificationActivities(
         sessions=sessions,
         mailer=Mailer(settings),
-        renderer=EmailRenderer(),
+        renderer=EmailRenderer(LinkSigner.from_settings(settings)),
         documents_dir=settings.documents_dir,
         sender=settings.smtp_sender,
         batch_size=settings.smtp_batch_size,

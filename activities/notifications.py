@@ -31,7 +31,8 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import document_path
 from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
-from grantflow.settings import Settings
+from grantflow.links import LinkSigner
+from grantflow.settings import Settings, get_settings
 from models.messages import (
     Attachment,
     CalendarEvent,
@@ -65,10 +66,16 @@ class RenderedEmail:
 
 
 class EmailRenderer:
-    """``templates/email/<language>/<type>.{subject,txt,html}`` → subject, text, HTML."""
+    """``templates/email/<language>/<type>.{subject,txt,html}`` → subject, text, HTML.
 
-    def __init__(self) -> None:
+    Templates call ``link(purpose)`` for a signed portal link (:mod:`grantflow.links`); the
+    signer comes from the worker's settings, or the process-wide ones when none is given.
+    """
+
+    def __init__(self, links: LinkSigner | None = None) -> None:
         self.environment = template_environment("email")
+        signer = links or LinkSigner.from_settings(get_settings())
+        self.environment.globals["link"] = signer.email_link()
 
     def render(self, message_type: str, language: str, context: dict[str, Any]) -> RenderedEmail:
         def part(suffix: str) -> str:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Portal
     portal_base_url: str = "http://localhost:8000"
     link_secret: SecretStr = SecretStr("change-me-in-production")
+    link_max_age_days: int = Field(
+        default=60, ge=1, description="Lifetime of a signed link whose purpose names no date"
+    )
     portal_host: str = "127.0.0.1"
     portal_port: int = 8000
     upload_max_bytes: int = Field(

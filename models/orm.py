@@ -294,3 +294,15 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UsedLink(Base):
+    """A signed link whose one-time action is done (award answers): used again, it is refused."""
+
+    __tablename__ = "used_links"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    programme_id: Mapped[str] = mapped_column(String(60), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

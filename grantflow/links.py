@@ -1,0 +1,208 @@
+"""Signed, expiring, single-purpose links: what the emails carry and the portal accepts.
+
+A token names its purpose (``award``, ``report``, ``rsvp``, ``jury``), the programme, a
+subject (an application reference, or a keyed hash of a person's address, never the address
+itself) and the moment it expires. It is signed with ``settings.link_secret`` and a salt per
+purpose, so a token made for one purpose never passes as another. Verification tells a
+tampered token from an expired one and from one used for the wrong purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from grantflow.settings import Settings
+from models.programme import Milestone
+
+Purpose = Literal["award", "report", "rsvp", "jury"]
+PURPOSES: tuple[str, ...] = ("award", "report", "rsvp", "jury")
+DEFAULT_GRACE_DAYS: int = Milestone.model_fields["grace_days"].default
+PERSON = "p-"
+"""Prefix of a subject that is a person's keyed hash rather than an application reference."""
+
+
+class LinkError(Exception):
+    """A link the portal refuses; ``reason`` names why (tampered, expired, wrong_purpose, used)."""
+
+    reason = "tampered"
+
+    def __init__(self, message: str = "", link: Link | None = None) -> None:
+        super().__init__(message or self.reason)
+        self.link = link
+
+
+class Tampered(LinkError):
+    reason = "tampered"
+
+
+class Expired(LinkError):
+    reason = "expired"
+
+
+class WrongPurpose(LinkError):
+    reason = "wrong_purpose"
+
+
+class Reused(LinkError):
+    reason = "used"
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a verified token says."""
+
+    purpose: str
+    programme: str
+    subject: str
+    expires: datetime
+    id: str  # sha256 of the token: the key of its single use
+
+    @property
+    def reference(self) -> str | None:
+        """The application reference, when the subject is one."""
+        return None if self.subject.startswith(PERSON) else self.subject
+
+
+class LinkSigner:
+    """Signs and verifies link tokens; builds ``<portal>/l/<token>`` URLs."""
+
+    def __init__(self, secret: str, base_url: str, max_age: timedelta) -> None:
+        self.secret = secret
+        self.base_url = base_url.rstrip("/")
+        self.max_age = max_age
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LinkSigner:
+        return cls(
+            settings.link_secret.get_secret_value(),
+            settings.portal_base_url,
+            timedelta(days=settings.link_max_age_days),
+        )
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt=f"grantflow-link/{purpose}")
+
+    def person(self, email: str) -> str:
+        """A person's subject: a keyed hash of the address (the address stays out of URLs)."""
+        key = self.secret.encode()
+        digest = hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+        return PERSON + digest[:24]
+
+    def sign(
+        self, purpose: str, programme: str, subject: str, expires: datetime | None = None
+    ) -> str:
+        """A token; without ``expires`` it lives ``max_age`` from now."""
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown link purpose {purpose!r}")
+        payload: dict[str, Any] = {"p": purpose, "g": programme, "s": subject}
+        if expires is not None:
+            payload["e"] = int(expires.timestamp())
+        return self._serializer(purpose).dumps(payload)
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url}/l/{token}"
+
+    def verify(self, token: str, purpose: str | None = None, now: datetime | None = None) -> Link:
+        """The link behind ``token``; raises Tampered, WrongPurpose or Expired."""
+        claimed = self._claimed_purpose(token)
+        try:
+            payload, signed_at = self._serializer(claimed).loads(token, return_timestamp=True)
+            link = Link(
+                purpose=claimed,
+                programme=str(payload["g"]),
+                subject=str(payload["s"]),
+                expires=(
+                    datetime.fromtimestamp(int(payload["e"]), UTC)
+                    if payload.get("e") is not None
+                    else signed_at.astimezone(UTC) + self.max_age
+                ),
+                id=hashlib.sha256(token.encode()).hexdigest(),
+            )
+        except (BadSignature, KeyError, TypeError, ValueError):
+            raise Tampered() from None
+        if purpose is not None and link.purpose != purpose:
+            raise WrongPurpose(link=link)
+        if (now or datetime.now(UTC)) > link.expires:
+            raise Expired(link=link)
+        return link
+
+    def _claimed_purpose(self, token: str) -> str:
+        """The purpose the (not yet verified) payload claims: it picks the salt to check."""
+        _, payload = self._serializer("any").loads_unsafe(token)
+        purpose = payload.get("p") if isinstance(payload, dict) else None
+        if purpose not in PURPOSES:
+            raise Tampered()
+        return purpose
+
+    # --- in emails ------------------------------------------------------------------------
+
+    def email_link(self) -> Callable[..., str]:
+        """The ``link(purpose)`` function of the email templates (a Jinja global).
+
+        It reads what the token needs from the message's context: the programme, the
+        recipient (application or address) and the date the purpose expires at.
+        """
+
+        @pass_context
+        def link(context: Context, purpose: str, **given: Any) -> str:
+            values = {**context.get_all(), **given}
+            subject, expires = _EMAIL_LINKS[purpose](self, values)
+            programme = values["programme"]["id"]
+            return self.url(self.sign(purpose, programme, subject, expires))
+
+        return link
+
+
+def _moment(value: str | datetime) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _award(signer: LinkSigner, c: Mapping[str, Any]) -> tuple[str, datetime]:
+    """Until the end of the acceptance period."""
+    return c["application"]["reference"], _moment(c["acceptance_deadline"])
+
+
+def _report(signer: LinkSigner, c: Mapping[str, Any]) -> tuple[str, datetime]:
+    """Until the milestone's due date plus its grace days (the latest one for the kickoff),
+    or the grace days after the email when it reminds of an overdue report."""
+    milestones = [c["milestone"]] if "milestone" in c else c["milestones"]
+    milestones = [m for m in milestones if m.get("report", True)]
+    graces = [timedelta(days=m.get("grace_days", DEFAULT_GRACE_DAYS)) for m in milestones]
+    ends = [_moment(m["due"]) + grace for m, grace in zip(milestones, graces, strict=True)]
+    grace = max(graces, default=timedelta(days=DEFAULT_GRACE_DAYS))
+    return c["reference"], max([*ends, datetime.now(UTC) + grace])
+
+
+def _rsvp(signer: LinkSigner, c: Mapping[str, Any]) -> tuple[str, datetime]:
+    """Until the attendance list goes out: 09:00 the day before the meeting."""
+    zone = ZoneInfo(c["programme"]["timezone"])
+    day = _moment(c["meeting"]["start"]).astimezone(zone).date() - timedelta(days=1)
+    until = datetime.combine(day, time(9, 0), zone)
+    application = c.get("application")
+    subject = application["reference"] if application else signer.person(c["recipient"]["email"])
+    return subject, until
+
+
+def _jury(signer: LinkSigner, c: Mapping[str, Any]) -> tuple[str, datetime]:
+    """Until the jury deadline."""
+    deadline = c.get("jury_deadline") or c["programme"]["jury_deadline"]
+    return signer.person(c["recipient"]["email"]), _moment(deadline)
+
+
+_EMAIL_LINKS: dict[str, Callable[[LinkSigner, Mapping[str, Any]], tuple[str, datetime]]] = {
+    "award": _award,
+    "report": _report,
+    "rsvp": _rsvp,
+    "jury": _jury,
+}
