@@ -227,7 +227,7 @@ def mail_check(
     )
 
 
-from grantflow import call_cli, support_cli  # noqa: E402, F401 - registers the commands
+from grantflow import call_cli, report_cli, support_cli  # noqa: E402, F401 - registers the commands
 
 if __name__ == "__main__":
     app()
