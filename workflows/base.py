@@ -53,8 +53,12 @@ class ProgrammeSteps:
         day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
         return datetime.combine(day, time(9, 0), self.programme.zone)
 
-    async def wait_until(self, condition: Any, within: timedelta, summary: str) -> bool:
-        """Wait for ``condition`` at most ``within``; True when it came true in time."""
+    async def wait_until(self, condition: Any, within: timedelta | None, summary: str) -> bool:
+        """Wait for ``condition`` at most ``within`` (None: for as long as it takes); True when
+        it came true in time."""
+        if within is None:
+            await workflow.wait_condition(condition)
+            return True
         if within <= timedelta(0):
             return bool(condition())
         try:

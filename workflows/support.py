@@ -79,15 +79,16 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         while self.state.outcome == "active" and (workflow.now() < end or self.reports_open(end)):
             self.show_details()
             upcoming = self.next_event()
-            wake_at = (
-                min(end, upcoming[0])
-                if upcoming and workflow.now() < end
-                else (upcoming[0] if upcoming else end)
-            )
+            if upcoming and workflow.now() < end:
+                wake_at: datetime | None = min(end, upcoming[0])
+            elif upcoming:
+                wake_at = upcoming[0]
+            else:  # before the end: the end; after it: a submitted report awaits its review
+                wake_at = end if workflow.now() < end else None
             self.changed = False
             await self.wait_until(
                 lambda: self.changed,
-                wake_at - workflow.now(),
+                None if wake_at is None else wake_at - workflow.now(),
                 upcoming[1] if upcoming else "Ende der Prozessbegleitung",
             )
             await self.handle_due_events()
