@@ -170,6 +170,11 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     def reports_open(self, end: datetime) -> bool:
         """After the end of support, reports that came due by then are still followed up
         (reminders, escalation, review) for ``escalate_after_days`` (or 30 days)."""
+        if workflow.patched("revision-due-after-the-end"):
+            # Every milestone comes due by the end (the definition ensures it); a revision's
+            # new due date may lie beyond it and is followed up all the same.
+            waiting = any(m.report and m.status == "submitted" for m in self.state.milestones)
+            return waiting or bool(self.pending_events())
         waiting = any(
             m.report and m.status == "submitted" and m.due <= end for m in self.state.milestones
         )
