@@ -227,7 +227,13 @@ def mail_check(
     )
 
 
-from grantflow import call_cli, manager_cli, support_cli  # noqa: E402, F401 - registers the commands
+# Registers the commands of these modules.
+from grantflow import (  # noqa: E402, F401
+    call_cli,
+    manager_cli,
+    report_cli,
+    support_cli,
+)
 
 if __name__ == "__main__":
     app()

@@ -15,8 +15,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +46,21 @@ from models.call import (
     SubmitScore,
     WithdrawApplication,
 )
-from models.orm import Application, Document, JuryAssignment, JuryMember, OutboxMessage
-from models.programme import Programme, shifted
+from models.meeting import Rsvp
+from models.orm import (
+    Application,
+    Document,
+    JuryAssignment,
+    JuryMember,
+    OutboxMessage,
+    Participant,
+)
+from models.programme import Milestone, Programme, shifted
+from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport
 from worker import build_worker
+from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
 
 TOWNS = (
     "Aalen Balingen Calw Donaueschingen Ebersbach Freudenstadt Göppingen Heidenheim Isny "
@@ -72,6 +86,7 @@ class Tally:
     scores: int = 0
     declined: int = 0
     silent: int = 0
+    rsvps: int = 0
     references: list[str] = field(default_factory=list)
 
 
@@ -91,6 +106,11 @@ class Rehearsal:
         self.sessions, self.rng, self.applicants = sessions, rng, applicants
         self.tally = Tally()
         self.handle: Any = None
+        self.behaviour: dict[str, str] = {}
+        self.revised: set[str] = set()
+        self.ended: set[str] = set()
+        self.leaver: str | None = None
+        self.dismissed: str | None = None
 
     async def run(self) -> CallResult:
         p = self.programme
@@ -109,7 +129,10 @@ class Rehearsal:
         await self.advance_to(review_end, Phase.JURY)
         await self.jury()
         await self.decision()
-        return await self.acceptance()
+        await self.acceptance()
+        await self.wait_for(lambda s: s.phase != Phase.ACCEPTANCE)
+        await self.accompany()
+        return await self.handle.result()
 
     # --- the people ----------------------------------------------------------------------
 
@@ -180,14 +203,13 @@ class Rehearsal:
         await self.update(ProgrammeWorkflow.approve_selection, ApproveSelection(actor="simulate"))
         await self.wait_for(lambda s: s.phase == Phase.ACCEPTANCE)
 
-    async def acceptance(self) -> CallResult:
+    async def acceptance(self) -> None:
         answered: set[str] = set()
         period = timedelta(days=self.programme.timeline.acceptance_period_days + 1)
         while True:
-            await asyncio.sleep(0.3)  # the letters of this round go out
-            status = await self.status()
+            status = await self.settled()  # the letters of this round are out
             if status.phase != Phase.ACCEPTANCE:
-                return await self.handle.result()
+                return
             open_offers = await self.offers()
             new = [r for r in open_offers if r not in answered]
             for reference in new:
@@ -209,7 +231,120 @@ class Rehearsal:
             if status.counts.get("offered", 0):
                 await self.env.sleep(period)  # the silent ones' periods run out
             else:
-                return await self.handle.result()
+                return
+
+    async def accompany(self) -> None:
+        """Two years in the participants' shoes: reports on time, late, revised or never,
+        one withdrawal, one termination, the moderators' bookings, the meeting's answers."""
+        p = self.programme
+        participants = await self.participants()
+        self.rng.shuffle(participants)
+        behaviours = ["on_time", "late", "revised", "never"]
+        for reference in participants:
+            self.behaviour[reference] = self.rng.choices(behaviours, [55, 20, 15, 10])[0]
+        if len(participants) >= 3:  # the leavers report on time until they leave
+            self.leaver, self.dismissed = participants[0], participants[1]
+            self.behaviour[self.leaver] = self.behaviour[self.dismissed] = "on_time"
+        reporting = sorted((m for m in p.milestones if m.report), key=lambda m: m.month)
+        steps: list[tuple[datetime, Callable[[], Awaitable[None]]]] = []
+        for index, milestone in enumerate(reporting):
+            due = p.milestone_due(milestone)
+            steps.append((due - timedelta(days=5), partial(self.report_on_time, milestone)))
+            steps.append((due + timedelta(days=8), partial(self.report_late, milestone, index)))
+        meeting = p.local(p.timeline.closing_meeting)
+        answer_at = meeting - timedelta(days=min(10, p.closing_meeting.invite_days_before - 1))
+        steps.append((answer_at, self.answer_invitation))
+        for when, step in sorted(steps, key=lambda s: s[0]):
+            await self.skip_to(when)
+            await step()
+
+    async def report_on_time(self, milestone: Milestone) -> None:
+        for reference in self.active("on_time", "revised"):
+            await self.report(reference, milestone)
+            if self.behaviour[reference] == "revised" and (
+                reference not in self.revised or self.rng.random() < 0.3
+            ):
+                self.revised.add(reference)
+                due = self.programme.milestone_due(milestone)
+                await self.support_update(
+                    reference,
+                    ProcessSupportWorkflow.review_report,
+                    ReviewReport(
+                        milestone=milestone.key,
+                        decision="request_revision",
+                        comment="Bitte ergänzen Sie die Zahl der erreichten Personen.",
+                        new_due=due + timedelta(days=14),
+                        actor="simulate",
+                    ),
+                )
+            else:
+                await self.accept(reference, milestone)
+        await self.book_support()
+
+    async def report_late(self, milestone: Milestone, index: int) -> None:
+        """Late reports and revisions arrive and are accepted; a leaver goes, one is let go."""
+        for reference in self.active("late", "revised"):
+            status = await self.support_handle(reference).query(ProcessSupportWorkflow.status)
+            state = next(m for m in status.milestones if m.key == milestone.key)
+            if state.status in ("due", "upcoming", "revision"):
+                await self.report(reference, milestone)
+                await self.accept(reference, milestone)
+        if index == 0 and self.leaver:
+            await self.support_update(
+                self.leaver,
+                ProcessSupportWorkflow.withdraw,
+                EndSupport(reason="Personalwechsel in der Verwaltung", actor="participant"),
+            )
+            self.ended.add(self.leaver)
+        if index == 1 and self.dismissed:
+            await self.support_update(
+                self.dismissed,
+                ProcessSupportWorkflow.terminate,
+                EndSupport(reason="Keine Mitwirkung", actor="simulate"),
+            )
+            self.ended.add(self.dismissed)
+
+    async def book_support(self) -> None:
+        """The moderators (process support) or the participants (grant) book against the cap."""
+        p = self.programme
+        cap = p.funding.max_per_participant
+        day = (await self.env.get_current_time()).astimezone(p.zone).date()
+        in_kind = p.funding.form == "process_support"
+        for reference in self.active():
+            share = Decimal(self.rng.randint(10, 30)) / 100
+            try:
+                await self.support_update(
+                    reference,
+                    ProcessSupportWorkflow.log_support,
+                    LogSupport(
+                        day=day,
+                        days=Decimal(self.rng.randint(1, 4)) if in_kind else None,
+                        amount=(cap * share).quantize(Decimal(1)),
+                        note="Workshop vor Ort" if in_kind else "Mittelabruf",
+                        actor="moderator" if in_kind else "participant",
+                    ),
+                )
+            except Refused:  # beyond the cap: the request is refused, nothing is booked
+                pass
+
+    async def answer_invitation(self) -> None:
+        """Most invitees answer, some decline, some never do; one changes their mind."""
+        meeting = self.env.client.get_workflow_handle(f"meeting-{self.programme.id}")
+        p = self.programme
+        people = (*p.moderators, *p.jury, *p.organiser.managers)
+        invitees = [*sorted(self.behaviour), *sorted({str(x.email).lower() for x in people})]
+        for invitee in invitees:
+            roll = self.rng.random()
+            if roll < 0.2:
+                continue
+            answer = Rsvp(
+                invitee=invitee,
+                attending=roll < 0.8,
+                persons=self.rng.choice([1, 1, 1, 2, 3]),
+                notes=self.rng.choice(["", "", "vegetarisch", "barrierefreier Zugang"]),
+            )
+            await send_update(meeting, NetworkMeetingWorkflow.rsvp, answer)
+            self.tally.rsvps += 1
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -266,6 +401,18 @@ class Rehearsal:
     async def status(self) -> Any:
         return await self.handle.query(ProgrammeWorkflow.status)
 
+    async def settled(self) -> Any:
+        """The programme's status once it is idle and the record shows what it shows."""
+        for _ in range(2400):
+            raw = (await self.handle.describe()).raw_description
+            if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+                status = await self.status()
+                offered = status.counts.get("offered", 0)
+                if status.phase != Phase.ACCEPTANCE or len(await self.offers()) == offered:
+                    return status
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the rehearsal got stuck; see the Temporal history")
+
     async def wait_for(self, predicate: Any, seconds: float = 120) -> None:
         for _ in range(int(seconds * 20)):
             if predicate(await self.status()):
@@ -279,6 +426,56 @@ class Rehearsal:
         if delay > timedelta(0):
             await self.env.sleep(delay)
         await self.wait_for(lambda s: s.phase == phase)
+
+    def active(self, *behaviours: str) -> list[str]:
+        """Participants still in support (with one of ``behaviours``), in a stable order."""
+        return [
+            r
+            for r, b in sorted(self.behaviour.items())
+            if r not in self.ended and (not behaviours or b in behaviours)
+        ]
+
+    def support_handle(self, reference: str) -> Any:
+        return self.env.client.get_workflow_handle(f"support-{self.programme.id}-{reference}")
+
+    async def support_update(self, reference: str, update: Any, argument: Any) -> Any:
+        return await send_update(self.support_handle(reference), update, argument)
+
+    async def report(self, reference: str, milestone: Milestone) -> None:
+        await self.support_update(
+            reference,
+            ProcessSupportWorkflow.submit_report,
+            SubmitReport(
+                milestone=milestone.key,
+                progress="Runder Tisch gegründet, Bestandsaufnahme abgeschlossen.",
+                activities="Drei Workshops mit Ehrenamtlichen und Verwaltung",
+                people_reached=self.rng.randint(20, 400),
+                next_steps="Leitbild im Gemeinderat beraten",
+            ),
+        )
+
+    async def accept(self, reference: str, milestone: Milestone) -> None:
+        await self.support_update(
+            reference,
+            ProcessSupportWorkflow.review_report,
+            ReviewReport(milestone=milestone.key, decision="accept", actor="simulate"),
+        )
+
+    async def skip_to(self, moment: datetime) -> None:
+        delay = moment - await self.env.get_current_time()
+        if delay > timedelta(0):
+            await self.env.sleep(delay)
+
+    async def participants(self) -> list[str]:
+        async with self.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Application.reference)
+                    .join(Participant, Participant.application_id == Application.id)
+                    .where(Application.programme_id == self.programme.id)
+                    .order_by(Application.reference)
+                )
+            )
 
     async def assignments(self) -> dict[str, list[str]]:
         async with self.sessions() as session:
@@ -385,7 +582,9 @@ async def _summary(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
         )
     assert outbox_sent == sum(mails.values()), "every email is sent exactly once"
-    participants = len(result.participants)
+    outcomes = result.support
+    outcome_count = Counter(o.outcome for o in outcomes)
+    meeting = result.meeting
     return {
         "programme": programme.id,
         "applications": {
@@ -409,18 +608,32 @@ async def _summary(
             "declined": len(result.declined),
             "moved_up": len(result.moved_up),
         },
-        "support": {"participants": participants, "completed": 0, "withdrawn": 0, "terminated": 0},
-        "milestones": {
-            "reports_due": 0,
-            "reports_accepted": 0,
-            "revisions_requested": 0,
-            "overdue_reminders": 0,
-            "escalations": 0,
+        "support": {
+            "participants": len(outcomes),
+            "completed": outcome_count["completed"],
+            "withdrawn": outcome_count["withdrawn"],
+            "terminated": outcome_count["terminated"],
         },
-        "meeting": {"invited": 0, "attending": 0},
+        "milestones": {
+            figure: sum(getattr(o, figure) for o in outcomes)
+            for figure in (
+                "reports_due",
+                "reports_accepted",
+                "revisions_requested",
+                "overdue_reminders",
+                "escalations",
+            )
+        },
+        "meeting": {
+            "invited": meeting.invited if meeting else 0,
+            "attending": meeting.attending if meeting else 0,
+        },
         "emails": {"total": sum(mails.values()), "by_type": dict(sorted(mails.items()))},
         "documents": {"total": sum(documents.values()), "by_kind": dict(sorted(documents.items()))},
-        "budget": {"committed": float(result.committed), "used": 0},
+        "budget": {
+            "committed": float(result.committed),
+            "used": float(sum((o.budget_used for o in outcomes), Decimal(0))),
+        },
         "simulated_days": days,
         "wall_seconds": round(wall, 1),
     }

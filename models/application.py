@@ -45,17 +45,6 @@ class ApplicationForm(Strict):
     attachments: list[AttachmentInfo] = Field(default_factory=list)
 
 
-OPTIONAL_FIELDS = (
-    "applicant.address",
-    "applicant.population",
-    "applicant.contact.phone",
-    "goals",
-    "partners",
-    "attachments",
-)
-"""Fields a programme may make required in its formal check (``eligibility.required_fields``)."""
-
-
 def normalise_name(name: str) -> str:
     """``Stadt  Musterhausen`` and ``stadt musterhausen`` are the same organisation."""
     folded = unicodedata.normalize("NFKC", name).casefold().replace("ß", "ss")

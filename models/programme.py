@@ -118,6 +118,17 @@ class RequiredAttachment(Strict):
     )
 
 
+OPTIONAL_FIELDS = (
+    "applicant.address",
+    "applicant.population",
+    "applicant.contact.phone",
+    "goals",
+    "partners",
+    "attachments",
+)
+"""Application fields a programme may make required in its formal check."""
+
+
 class EligibilityRules(Strict):
     """Formal check rules beyond the spec's built-in ones (type, cap, council resolution)."""
 
@@ -129,8 +140,6 @@ class EligibilityRules(Strict):
     @field_validator("required_fields")
     @classmethod
     def _known_fields(cls, paths: list[str]) -> list[str]:
-        from models.application import OPTIONAL_FIELDS
-
         unknown = [p for p in paths if p not in OPTIONAL_FIELDS]
         if unknown:
             raise ValueError(

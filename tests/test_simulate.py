@@ -25,16 +25,17 @@ def simulate(*args: str) -> dict:
     return json.loads(line)
 
 
-def test_simulated_call_adds_up():
+def test_simulated_programme_adds_up():
+    """The spec's command: publication to close-out, and every figure adds up."""
     programme = load_programme(EXAMPLE)
-    summary = simulate("--applicants", "60", "--seed", "1")
+    summary = simulate("--applicants", "80", "--seed", "7")
     applications, decision = summary["applications"], summary["decision"]
     emails, documents = summary["emails"]["by_type"], summary["documents"]["by_kind"]
     funding = programme.funding
 
     assert decision["awarded"] <= programme.seats
     assert decision["awarded"] <= funding.total_budget / funding.max_per_participant
-    assert applications["received"] + applications["rejected_at_intake"] > 60
+    assert applications["received"] + applications["rejected_at_intake"] > 80
     assert (
         applications["eligible"] + applications["ineligible"] + applications["withdrawn"]
         == applications["received"]
@@ -60,11 +61,41 @@ def test_simulated_call_adds_up():
     assert summary["emails"]["total"] == sum(emails.values())
     assert summary["budget"]["committed"] == summary["support"]["participants"] * 40000
 
+    # Support: everyone ends one way; every due report is accepted or escalated.
+    support, milestones, meeting = summary["support"], summary["milestones"], summary["meeting"]
+    ended = support["withdrawn"] + support["terminated"]
+    assert support["participants"] == support["completed"] + ended
+    assert support["withdrawn"] == 1 and support["terminated"] == 1
+    assert milestones["reports_due"] == milestones["reports_accepted"] + milestones["escalations"]
+    assert milestones["revisions_requested"] > 0 and milestones["escalations"] > 0
+    assert milestones["overdue_reminders"] > 0
+    assert emails["report_accepted"] == milestones["reports_accepted"]
+    assert emails["report_received"] == (
+        milestones["reports_accepted"] + milestones["revisions_requested"]
+    )
+    assert emails["report_revision_requested"] == milestones["revisions_requested"]
+    assert emails["report_overdue_reminder"] == milestones["overdue_reminders"]
+    assert emails["report_escalation"] == milestones["escalations"]
+    assert emails["support_kickoff"] == 2 * support["participants"]  # participant, moderator
+    assert emails["support_ended"] == (2 + len(programme.organiser.managers)) * ended
+    assert emails["participation_certificate"] == support["completed"]
+    assert documents["participation_certificate"] == support["completed"]
+    reporting = [m for m in programme.milestones if m.report]
+    assert emails["progress_digest"] == documents["progress_digest"] == len(reporting)
+    assert 0 < summary["budget"]["used"] <= summary["budget"]["committed"]
+    # The meeting and the close-out.
+    assert emails["meeting_invitation"] == meeting["invited"]
+    assert 0 < meeting["attending"] < meeting["invited"]
+    assert emails["meeting_thanks"] == meeting["attending"]
+    assert emails["meeting_attendance_list"] == documents["attendance_list"] == 1
+    assert emails["final_report"] == documents["final_report"] == 1
+    assert summary["simulated_days"] > 30 * programme.timeline.support_duration_months
+
 
 def test_same_seed_same_rehearsal():
-    first = simulate("--applicants", "30", "--seed", "7")
-    again = simulate("--applicants", "30", "--seed", "7")
-    other = simulate("--applicants", "30", "--seed", "8")
+    first = simulate("--applicants", "20", "--seed", "7")
+    again = simulate("--applicants", "20", "--seed", "7")
+    other = simulate("--applicants", "20", "--seed", "8")
     for summary in (first, again, other):
         summary.pop("wall_seconds")
     assert first == again

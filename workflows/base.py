@@ -53,8 +53,12 @@ class ProgrammeSteps:
         day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
         return datetime.combine(day, time(9, 0), self.programme.zone)
 
-    async def wait_until(self, condition: Any, within: timedelta, summary: str) -> bool:
-        """Wait for ``condition`` at most ``within``; True when it came true in time."""
+    async def wait_until(self, condition: Any, within: timedelta | None, summary: str) -> bool:
+        """Wait for ``condition`` at most ``within`` (None: for as long as it takes); True when
+        it came true in time."""
+        if within is None:
+            await workflow.wait_condition(condition)
+            return True
         if within <= timedelta(0):
             return bool(condition())
         try:
@@ -172,40 +176,40 @@ class ProgrammeSteps:
         )
 
     def programme_context(self) -> dict[str, Any]:
-        p, t, f, o = (
-            self.programme,
-            self.programme.timeline,
-            self.programme.funding,
-            (self.programme.organiser),
-        )
-        return {
-            "programme": {
-                "id": p.id,
-                "title": p.title,
-                "edition": p.edition,
-                "organiser_name": o.name,
-                "organiser_email": str(o.email),
-                "organiser_address": o.address,
-                "currency": f.currency,
-                "form": f.form,
-                "max_per_participant": str(f.max_per_participant),
-                "total_budget": str(f.total_budget),
-                "seats": p.seats,
-                "timezone": p.timezone,
-                "application_deadline": self.application_deadline().isoformat(),
-                "jury_deadline": p.local(t.jury_deadline).isoformat(),
-                "publication": p.local(t.publication).isoformat(),
-                "support_start": t.support_start.isoformat(),
-                "support_duration_months": t.support_duration_months,
-                "acceptance_period_days": t.acceptance_period_days,
-                "eligible_applicant_types": [a.value for a in p.eligible_applicant_types],
-            },
-            "criteria": self.criteria_context(),
-            "milestones": [m.model_dump(mode="json") for m in p.milestones],
-            "how_to_apply_url": None,
-            "sender_name": o.name,
-            "reply_to": str(o.email),
-        }
+        return programme_context(self.programme, self.application_deadline())
 
     def criteria_context(self) -> list[dict[str, Any]]:
         return [c.model_dump(mode="json") for c in self.programme.criteria]
+
+
+def programme_context(programme: Programme, application_deadline: datetime) -> dict[str, Any]:
+    """What every letter and email may say about the programme."""
+    p, t, f, o = programme, programme.timeline, programme.funding, programme.organiser
+    return {
+        "programme": {
+            "id": p.id,
+            "title": p.title,
+            "edition": p.edition,
+            "organiser_name": o.name,
+            "organiser_email": str(o.email),
+            "organiser_address": o.address,
+            "currency": f.currency,
+            "form": f.form,
+            "max_per_participant": str(f.max_per_participant),
+            "total_budget": str(f.total_budget),
+            "seats": p.seats,
+            "timezone": p.timezone,
+            "application_deadline": application_deadline.isoformat(),
+            "jury_deadline": p.local(t.jury_deadline).isoformat(),
+            "publication": p.local(t.publication).isoformat(),
+            "support_start": t.support_start.isoformat(),
+            "support_duration_months": t.support_duration_months,
+            "acceptance_period_days": t.acceptance_period_days,
+            "eligible_applicant_types": [a.value for a in p.eligible_applicant_types],
+        },
+        "criteria": [c.model_dump(mode="json") for c in programme.criteria],
+        "milestones": [m.model_dump(mode="json") for m in p.milestones],
+        "how_to_apply_url": None,
+        "sender_name": o.name,
+        "reply_to": str(o.email),
+    }

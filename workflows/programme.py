@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.support import SupportInput, SupportOutcome
     from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
+    from workflows.digest import digest_context
     from workflows.mail import render_document
     from workflows.meeting import NetworkMeetingWorkflow
     from workflows.selection import (
@@ -354,17 +355,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "progress_rows",
             ProgressRequest(programme_id=self.programme.id, milestone=milestone.key),
         )
-        statuses = ("accepted", "submitted", "revision", "overdue", "ended")
-        totals: dict[str, Any] = {s: sum(r["status"] == s for r in rows) for s in statuses}
-        totals["budget_used"] = str(sum((Decimal(r["budget_used"]) for r in rows), Decimal(0)))
-        context = {
-            "milestone": {
-                **milestone.model_dump(mode="json"),
-                "due": self.programme.milestone_due(milestone).isoformat(),
-            },
-            "rows": rows,
-            "totals": totals,
-        }
+        context = digest_context(self.programme, milestone, rows)
         digest = await render_document(
             self.document("progress_digest", key=f"progress_digest/{milestone.key}", **context)
         )

@@ -79,15 +79,16 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         while self.state.outcome == "active" and (workflow.now() < end or self.reports_open(end)):
             self.show_details()
             upcoming = self.next_event()
-            wake_at = (
-                min(end, upcoming[0])
-                if upcoming and workflow.now() < end
-                else (upcoming[0] if upcoming else end)
-            )
+            if upcoming and workflow.now() < end:
+                wake_at: datetime | None = min(end, upcoming[0])
+            elif upcoming:
+                wake_at = upcoming[0]
+            else:  # before the end: the end; after it: a submitted report awaits its review
+                wake_at = end if workflow.now() < end else None
             self.changed = False
             await self.wait_until(
                 lambda: self.changed,
-                wake_at - workflow.now(),
+                None if wake_at is None else wake_at - workflow.now(),
                 upcoming[1] if upcoming else "Ende der Prozessbegleitung",
             )
             await self.handle_due_events()
@@ -169,6 +170,11 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     def reports_open(self, end: datetime) -> bool:
         """After the end of support, reports that came due by then are still followed up
         (reminders, escalation, review) for ``escalate_after_days`` (or 30 days)."""
+        if workflow.patched("revision-due-after-the-end"):
+            # Every milestone comes due by the end (the definition ensures it); a revision's
+            # new due date may lie beyond it and is followed up all the same.
+            waiting = any(m.report and m.status == "submitted" for m in self.state.milestones)
+            return waiting or bool(self.pending_events())
         waiting = any(
             m.report and m.status == "submitted" and m.due <= end for m in self.state.milestones
         )

@@ -1,0 +1,118 @@
+"""``grantflow programme report ID``: the current progress digest as a PDF, from the record."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from activities.documents import PdfRenderer
+from activities.records import RecordActivities
+from grantflow import db
+from grantflow.cli import fail, out, programme_app
+from grantflow.formatting import format_datetime
+from grantflow.settings import get_settings
+from models.messages import DocumentRequest
+from models.orm import Programme as ProgrammeRow
+from models.programme import Milestone, Programme
+from models.records import ProgressRequest
+from workflows.base import programme_context
+from workflows.digest import digest_context
+
+
+class NoDigest(Exception):
+    """Why there is no digest to write (a sentence for the programme manager)."""
+
+
+def due_milestone(programme: Programme, now: datetime, key: str | None = None) -> Milestone:
+    """The reporting milestone ``key``, or the latest one whose due date has passed."""
+    reporting = sorted((m for m in programme.milestones if m.report), key=lambda m: m.month)
+    if not reporting:
+        raise NoDigest(f"Programme '{programme.id}' has no reporting milestones.")
+    if key is not None:
+        chosen = next((m for m in reporting if m.key == key), None)
+        if chosen is None:
+            keys = ", ".join(m.key for m in reporting)
+            raise NoDigest(f"--milestone: '{key}' is not a reporting milestone (one of: {keys}).")
+    else:
+        passed = [m for m in reporting if programme.milestone_due(m) <= now]
+        chosen = passed[-1] if passed else reporting[0]
+    due = programme.milestone_due(chosen)
+    if due > now:
+        when = format_datetime(due, "en", programme.timezone)
+        raise NoDigest(f"No report is due yet: '{chosen.title}' is due on {when}.")
+    return chosen
+
+
+async def write_digest(
+    database_url: str, programme_id: str, key: str | None, output: Path | None, now: datetime
+) -> tuple[Path, dict]:
+    """Render the digest of the programme's due milestone; returns the file and the totals."""
+    engine = db.create_engine(database_url)
+    try:
+        await db.ensure_migrated(engine)
+        sessions = db.session_factory(engine)
+        async with sessions() as session:
+            row = await session.get(ProgrammeRow, programme_id)
+            if row is None:
+                raise NoDigest(
+                    f"No programme '{programme_id}' in the record (see `grantflow programme list`)."
+                )
+            programme = Programme.model_validate(row.definition)
+        milestone = due_milestone(programme, now, key)
+        rows = await RecordActivities(sessions).progress_rows(
+            ProgressRequest(programme_id=programme.id, milestone=milestone.key)
+        )
+        if not rows:
+            raise NoDigest(f"Programme '{programme.id}' has no participants yet ({row.phase}).")
+    finally:
+        await engine.dispose()
+    deadline = programme.local(programme.timeline.application_deadline)
+    context = digest_context(programme, milestone, rows)
+    request = DocumentRequest(
+        key=f"cli/progress_digest/{milestone.key}",
+        kind="progress_digest",
+        language=programme.language,
+        programme_id=programme.id,
+        context={**programme_context(programme, deadline), **context},
+    )
+    renderer = PdfRenderer()
+    try:
+        pdf = await renderer.render(request)
+    finally:
+        renderer.close()
+    target = output or Path(f"progress-digest-{programme.id}-{milestone.key}.pdf")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(pdf)
+    return target, {"milestone": milestone.key, **context["totals"]}
+
+
+@programme_app.command("report")
+def programme_report(
+    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
+    milestone: Annotated[
+        str | None,
+        typer.Option(help="A reporting milestone's key; default: the latest one that is due."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="PDF file to write (default: in this folder)."),
+    ] = None,
+) -> None:
+    """Write the current progress digest (PDF) of a programme in support (reads the database)."""
+    try:
+        target, totals = asyncio.run(
+            write_digest(
+                get_settings().database_url, programme_id, milestone, output, datetime.now(UTC)
+            )
+        )
+    except (NoDigest, db.DatabaseNotReady) as problem:
+        raise fail(str(problem)) from None
+    out.print(
+        f"✓ {target}: {totals['milestone']} – {totals['accepted']} accepted, "
+        f"{totals['submitted']} to review, {totals['revision']} in revision, "
+        f"{totals['overdue']} overdue, {totals['ended']} ended"
+    )
