@@ -80,7 +80,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
             recipient = self.recipient(invitee)
             recipient.attachments = [
                 Attachment(
-                    filename="einladung.ics",
+                    filename=self.file_name("meeting_invitation"),
                     media_type="text/calendar; method=REQUEST",
                     calendar=event,
                 )
@@ -120,7 +120,9 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
             "meeting_attendance_list",
             "attendance_list",
             [Recipient(email=str(organiser.email), name=organiser.name)],
-            attachments=[Attachment(filename="teilnehmerliste.pdf", document_id=document.id)],
+            attachments=[
+                Attachment(filename=self.file_name("attendance_list"), document_id=document.id)
+            ],
             **context,
         )
 

@@ -150,7 +150,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "call_announcement",
             "call",
             [Recipient(email=e) for e in self.programme.announcement_list],
-            attachments=[Attachment(filename="ausschreibung.pdf", document_id=call.id)],
+            attachments=[Attachment(filename=self.file_name("call"), document_id=call.id)],
             deadline=self.state.deadline.isoformat(),
         )
         await self.enter(Phase.OPEN)
@@ -373,7 +373,10 @@ class ProgrammeWorkflow(ProgrammeSteps):
             f"progress_digest/{milestone.key}",
             self.managers(),
             attachments=[
-                Attachment(filename=f"fortschritt-{milestone.key}.pdf", document_id=digest.id)
+                Attachment(
+                    filename=self.file_name("progress_digest", milestone=milestone.key),
+                    document_id=digest.id,
+                )
             ],
             **context,
         )
@@ -419,7 +422,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "final_report",
             "final_report",
             self.managers(),
-            attachments=[Attachment(filename="abschlussdokumentation.pdf", document_id=report.id)],
+            attachments=[
+                Attachment(filename=self.file_name("final_report"), document_id=report.id)
+            ],
             figures=figures,
         )
         await self.enter(Phase.CLOSED)
@@ -815,7 +820,12 @@ class ProgrammeWorkflow(ProgrammeSteps):
             [
                 Recipient(
                     application=r,
-                    attachments=[Attachment(filename=f"bewerbung-{r}.pdf", document_id=copy.id)],
+                    attachments=[
+                        Attachment(
+                            filename=self.file_name("application_copy", reference=r),
+                            document_id=copy.id,
+                        )
+                    ],
                 )
                 for r, copy in zip(batch, copies, strict=True)
             ],
@@ -868,7 +878,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
             message,
             purpose,
             [Recipient(email=person.email, name=person.name)],
-            attachments=[Attachment(filename="jury-dossier.pdf", document_id=dossier.id)],
+            attachments=[
+                Attachment(filename=self.file_name("jury_dossier"), document_id=dossier.id)
+            ],
             member_name=person.name,
             assigned=[b.model_dump() for b in briefs],
             jury_deadline=self.jury_deadline().isoformat(),
@@ -913,7 +925,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "selection_proposal",
             "selection_proposal",
             self.managers(),
-            attachments=[Attachment(filename="rangliste.pdf", document_id=ranking.id)],
+            attachments=[Attachment(filename=self.file_name("ranking"), document_id=ranking.id)],
             **context,
         )
 

@@ -113,7 +113,10 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             )
         )
         attachments = [
-            Attachment(filename=f"unterstuetzungsplan-{self.reference}.pdf", document_id=plan.id)
+            Attachment(
+                filename=self.file_name("support_plan", reference=self.reference),
+                document_id=plan.id,
+            )
         ]
         await self.send(
             "support_kickoff",
@@ -241,7 +244,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             [self.participant()],
             attachments=[
                 Attachment(
-                    filename=f"teilnahmebescheinigung-{self.reference}.pdf",
+                    filename=self.file_name("participation_certificate", reference=self.reference),
                     document_id=certificate.id,
                 )
             ],

@@ -186,3 +186,28 @@ REFUSALS: dict[str, dict[str, str]] = {
 
 def refusal(language: str, text: str, /, **values: Any) -> str:
     return REFUSALS[text][language].format(**values)
+
+
+FILE_NAMES: dict[str, dict[str, str]] = {
+    "call": {"de": "ausschreibung.pdf", "en": "call-for-applications.pdf"},
+    "application_copy": {"de": "bewerbung-{reference}.pdf", "en": "application-{reference}.pdf"},
+    "jury_dossier": {"de": "jury-dossier.pdf", "en": "jury-dossier.pdf"},
+    "ranking": {"de": "rangliste.pdf", "en": "ranking.pdf"},
+    "progress_digest": {"de": "fortschritt-{milestone}.pdf", "en": "progress-{milestone}.pdf"},
+    "final_report": {"de": "abschlussdokumentation.pdf", "en": "final-report.pdf"},
+    "support_plan": {
+        "de": "unterstuetzungsplan-{reference}.pdf",
+        "en": "support-plan-{reference}.pdf",
+    },
+    "participation_certificate": {
+        "de": "teilnahmebescheinigung-{reference}.pdf",
+        "en": "certificate-of-participation-{reference}.pdf",
+    },
+    "meeting_invitation": {"de": "einladung.ics", "en": "invitation.ics"},
+    "attendance_list": {"de": "teilnehmerliste.pdf", "en": "attendance-list.pdf"},
+}
+"""Names of attached files, in the programme's language (no personal data: references only)."""
+
+
+def file_name(language: str, kind: str, /, **values: Any) -> str:
+    return FILE_NAMES[kind][language].format(**values)
