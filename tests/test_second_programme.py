@@ -178,9 +178,15 @@ async def test_english_grant_programme_from_publication_to_close_out(
             payout(t.support_start, 3000),
             result_type=Decimal,
         ) == Decimal(15000)
-        await send_update(
-            support(late), ProcessSupportWorkflow.log_support, payout(t.support_start, 5000)
-        )
+        # A grant's cap is the amount awarded: £12,000 for the group that asked for less.
+        for amount in (5000, 5000):
+            await send_update(
+                support(late), ProcessSupportWorkflow.log_support, payout(t.support_start, amount)
+            )
+        with pytest.raises(Refused, match=r"£2,001.00 exceeds the cap: £10,000.00 of £12,000.00"):
+            await send_update(
+                support(late), ProcessSupportWorkflow.log_support, payout(t.support_start, 2001)
+            )
 
         # The progress report (month 5): on time, late, after a revision, never; a withdrawal.
         due = programme.milestone_due(progress)
@@ -274,7 +280,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
         leaver: "withdrawn",
     }
     assert outcomes[on_time].budget_used == Decimal(15000)
-    assert outcomes[late].budget_used == Decimal(5000)
+    assert outcomes[late].budget_used == Decimal(10000)
     assert outcomes[silent].escalations == 2 and outcomes[silent].overdue_reminders == 4
     assert outcomes[late].overdue_reminders == 1
     assert outcomes[revised].revisions_requested == 1
@@ -295,7 +301,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
         "Reminders about overdue reports: 5",
         "Escalations to the programme management: 2",
         "Budget committed: £67,000.00",
-        "Funds drawn down: £20,000.00",
+        "Funds drawn down: £25,000.00",
         "Network meeting: 3 attending of 9 invited, 5 people",
     ):
         assert line in body, line
@@ -315,7 +321,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
         "waitlist_closed": "waiting list closed",
         "participants_final": "Participants confirmed: 5 of 5 places",
         "support_kickoff": "Funding starts on",
-        "budget_warning": "80% of the funding used",
+        "budget_warning": "80% of the funding used: Harehills Community Garden",
         "milestone_notice": "Milestone “Project launch event”",
         "report_due_reminder": "Report due in 10 days: “Progress report”",
         "report_received": "Report received: “Progress report”",
@@ -370,7 +376,12 @@ async def test_english_grant_programme_from_publication_to_close_out(
     assert by_type["report_escalation"] == Counter({m: 2 for m in managers})
     assert by_type["milestone_notice"][contact[leaver]] == 1  # launch only; gone by the visit
     assert sum(by_type["milestone_notice"].values()) == 5 + 4
-    assert by_type["budget_warning"] == Counter({m: 1 for m in managers})
+    assert by_type["budget_warning"] == Counter({m: 2 for m in managers})
+    assert any(
+        "83% of the funding used: Bramley Baths" in m["Subject"]
+        and "Remaining: £2,000.00" in _text(m)
+        for m in mails
+    )
     assert sum(by_type["support_ended"].values()) == 1 + len(managers)
     assert "support_kickoff" in by_type and by_type["support_kickoff"].total() == 5
 

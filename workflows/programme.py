@@ -328,6 +328,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
                     reference=r,
                     organisation=briefs[r].organisation,
                     moderator=moderators.get(r),
+                    cap=commitment(p, self.state.entries[r]),
                 ),
                 id=f"support-{p.id}-{r}",
                 static_summary=f"Prozessbegleitung {r} ({p.id})",

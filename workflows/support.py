@@ -51,6 +51,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         self.moderator = (
             input.programme.moderators[input.moderator] if input.moderator is not None else None
         )
+        self.cap: Decimal = (
+            input.programme.funding.max_per_participant if input.cap is None else input.cap
+        )
         self.undeliverable: list[str] = []
         self.changed = False
         self.state = SupportState(
@@ -369,7 +372,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 at=workflow.now(),
             ),
         )
-        cap = self.programme.funding.max_per_participant
+        cap = self.cap
         if not self.state.warned and self.state.used >= cap * WARN_AT:
             self.state.warned = True
             await self.send(
@@ -387,7 +390,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     @log_support.validator
     def validate_support_entry(self, entry: LogSupport) -> None:
         self.require_active()
-        cap = self.programme.funding.max_per_participant
+        cap = self.cap
         if self.state.used + entry.amount > cap:
             raise ValueError(
                 self.say(
@@ -423,7 +426,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             outcome=self.state.outcome,
             milestones=self.state.milestones,
             used=self.state.used,
-            cap=self.programme.funding.max_per_participant,
+            cap=self.cap,
             details=self.details(),
         )
 
@@ -444,7 +447,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 budget_used=self.state.used,
             ),
         )
-        unused = self.programme.funding.max_per_participant - self.state.used
+        unused = self.cap - self.state.used
         await self.send(
             "support_ended",
             f"ended/{outcome}",
@@ -511,7 +514,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             "support": {
                 "start": start.isoformat(),
                 "end": self.programme.support_end.isoformat(),
-                "cap": str(self.programme.funding.max_per_participant),
+                "cap": str(self.cap),
                 "used": str(self.state.used),
                 "form": self.programme.funding.form,
             },
@@ -552,7 +555,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             else:
                 parts.append(f"{title} fällig am {due}")
             break
-        cap = self.programme.funding.max_per_participant
+        cap = self.cap
         parts.append(f"Budget {self.money(self.state.used)} von {self.money(cap)}")
         return "; ".join(parts)
 
