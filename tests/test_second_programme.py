@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from typer.testing import CliRunner
 
 from grantflow.cli import app
+from grantflow.formatting import format_date
 from grantflow.mailcatcher import read_mailbox
 from grantflow.updates import Refused, send_update
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
@@ -221,6 +223,11 @@ async def test_english_grant_programme_from_publication_to_close_out(
             ),
         )
         await env.sleep(after(due + timedelta(days=8), await env.get_current_time()))
+        # The operator's view of a participant, in English and in money.
+        assert await _details(support(silent)) == (
+            f"{silent}: grant; Progress report due on {format_date(due, 'en')} – overdue for "
+            "5 days; budget £0.00 of £10,000.00"
+        )  # as of the last reminder (due + 5 days)
         for reference in (late, revised):
             await send_update(
                 support(reference), ProcessSupportWorkflow.submit_report, report(progress.key)
@@ -235,6 +242,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
             ProcessSupportWorkflow.withdraw,
             EndSupport(reason="The group has dissolved.", actor="participant"),
         )
+        assert await _details(support(leaver)) == f"{leaver}: grant ended (withdrawn)"
         with pytest.raises(Refused, match="has already ended"):
             await send_update(
                 support(leaver), ProcessSupportWorkflow.log_support, payout(t.support_start, 100)
@@ -264,6 +272,9 @@ async def test_english_grant_programme_from_publication_to_close_out(
             Rsvp(invitee=managers[0], attending=True),
         ):
             await send_update(meeting, NetworkMeetingWorkflow.rsvp, answer)
+        assert (await _details(meeting)).endswith(
+            "9 invited, 3 attending, 1 declined, 5 not answered"
+        )
         result = await handle.result()
         histories = {r: await support(r).fetch_history() for r in (silent, revised)}
         meeting_history = await meeting.fetch_history()
@@ -438,6 +449,12 @@ def _only(mails: list[EmailMessage], kind: str) -> EmailMessage:
 
 def _text(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+async def _details(handle) -> str:
+    """The current details an operator sees for a workflow."""
+    query = "__temporal_workflow_metadata"
+    return (await handle.query(query, result_type=WorkflowMetadata)).current_details
 
 
 def _attachment_names(message: EmailMessage) -> list[str]:

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import RsvpRecord
     from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
+    from workflows.texts import detail
 
 
 @workflow.defn
@@ -228,7 +229,15 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
     def show_details(self) -> None:
         r = self.result()
         workflow.set_current_details(
-            f"{self.programme.id}: Netzwerktreffen am {self.when(self.start())} – "
-            f"{r.invited} eingeladen, {r.attending} Zusagen, {r.declined} Absagen, "
-            f"{r.unanswered} ohne Antwort"
+            detail(
+                self.programme.language,
+                "meeting",
+                programme=self.programme.id,
+                title=self.programme.closing_meeting.title,
+                when=self.when(self.start()),
+                invited=r.invited,
+                attending=r.attending,
+                declined=r.declined,
+                unanswered=r.unanswered,
+            )
         )

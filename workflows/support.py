@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
+    from workflows.texts import detail
 
 WARN_AT = Decimal("0.8")
 
@@ -538,25 +539,33 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         return format_money(amount, self.programme.language, self.programme.funding.currency)
 
     def details(self) -> str:
+        """In plain words, in the programme's language: the next report and the budget."""
+        language, form = self.programme.language, self.programme.funding.form
         if self.state.outcome != "active":
-            return f"{self.reference}: Prozessbegleitung beendet ({self.state.outcome})"
+            return detail(
+                language,
+                "support_ended",
+                reference=self.reference,
+                form=form,
+                outcome=self.state.outcome,
+            )
         now = workflow.now()
-        parts = [f"{self.reference}: Prozessbegleitung"]
+        parts = [detail(language, "support", reference=self.reference, form=form)]
         for milestone in self.state.milestones:
             if not milestone.report or milestone.status in ("accepted",):
                 continue
             title = next(m.title for m in self.programme.milestones if m.key == milestone.key)
             due = self.when(milestone.due).split(",")[0]
             if milestone.status == "submitted":
-                parts.append(f"{title} eingereicht, in Prüfung")
+                parts.append(detail(language, "report_in_review", title=title))
             elif milestone.due <= now:
                 days = (now - milestone.due).days
-                parts.append(f"{title} fällig am {due} – überfällig seit {days} Tagen")
+                parts.append(detail(language, "report_overdue", title=title, due=due, days=days))
             else:
-                parts.append(f"{title} fällig am {due}")
+                parts.append(detail(language, "report_due", title=title, due=due))
             break
-        cap = self.cap
-        parts.append(f"Budget {self.money(self.state.used)} von {self.money(cap)}")
+        used, cap = self.money(self.state.used), self.money(self.cap)
+        parts.append(detail(language, "budget", used=used, cap=cap))
         return "; ".join(parts)
 
     def show_details(self) -> None:

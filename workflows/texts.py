@@ -188,6 +188,47 @@ def refusal(language: str, text: str, /, **values: Any) -> str:
     return REFUSALS[text][language].format(**values)
 
 
+DETAILS: dict[str, dict[str, str]] = {
+    "support_ended": {
+        "de": "{reference}: {form} beendet ({outcome})",
+        "en": "{reference}: {form} ended ({outcome})",
+    },
+    "support": {"de": "{reference}: {form}", "en": "{reference}: {form}"},
+    "report_in_review": {
+        "de": "{title} eingereicht, in Prüfung",
+        "en": "{title} submitted, in review",
+    },
+    "report_overdue": {
+        "de": "{title} fällig am {due} – überfällig seit {days} {unit}",
+        "en": "{title} due on {due} – overdue for {days} {unit}",
+    },
+    "report_due": {"de": "{title} fällig am {due}", "en": "{title} due on {due}"},
+    "budget": {"de": "Budget {used} von {cap}", "en": "budget {used} of {cap}"},
+    "meeting": {
+        "de": "{programme}: Netzwerktreffen am {when} – {invited} eingeladen, {attending} Zusagen, "
+        "{declined} Absagen, {unanswered} ohne Antwort",
+        "en": "{programme}: {title} on {when} – {invited} invited, {attending} attending, "
+        "{declined} declined, {unanswered} not answered",
+    },
+}
+"""Current details of the support and meeting workflows (what operators see in Temporal)."""
+
+FORMS = {
+    "process_support": {"de": "Prozessbegleitung", "en": "process support"},
+    "grant": {"de": "Förderung", "en": "grant"},
+}
+DAYS = {"de": ("Tag", "Tagen"), "en": ("day", "days")}
+
+
+def detail(language: str, text: str, /, **values: Any) -> str:
+    """A phrase of the current details; ``form`` is a form of funding, ``days`` gets its unit."""
+    if "form" in values:
+        values["form"] = FORMS[values["form"]][language]
+    if "days" in values:
+        values["unit"] = DAYS[language][values["days"] != 1]
+    return DETAILS[text][language].format(**values)
+
+
 FILE_NAMES: dict[str, dict[str, str]] = {
     "call": {"de": "ausschreibung.pdf", "en": "call-for-applications.pdf"},
     "application_copy": {"de": "bewerbung-{reference}.pdf", "en": "application-{reference}.pdf"},
