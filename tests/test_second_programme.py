@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
@@ -280,6 +281,14 @@ async def test_english_grant_programme_from_publication_to_close_out(
         meeting_history = await meeting.fetch_history()
         programme_history = await handle.fetch_history()
         described = await handle.describe()
+        if os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
+            folder = ROOT / "tests" / "histories"
+            for kind, history in (
+                ("programme", programme_history),
+                ("support", histories[revised]),
+                ("meeting", meeting_history),
+            ):
+                (folder / f"{kind}--neighbourhood-fund.json").write_text(history.to_json())
 
     # Outcomes and the final figures.
     outcomes = {o.reference: o for o in result.support}
