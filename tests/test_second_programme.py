@@ -146,6 +146,12 @@ async def test_english_grant_programme_from_publication_to_close_out(
         await _until(handle, lambda s: s.counts.get("offered") == 5)
         participants = refs[:5]
         for reference in participants:
+            if reference == participants[-1]:  # the operator's view, in English
+                assert re.fullmatch(
+                    rf"{programme.id}: acceptance of awards – 4 accepted, 1 open, 1 on the "
+                    r"waiting list; acceptance deadline \d{1,2} \w+ \d{4}, 23:59",
+                    await _details(handle),
+                )
             await send_update(
                 handle, ProgrammeWorkflow.accept_award, AwardResponse(reference=reference)
             )
@@ -155,6 +161,8 @@ async def test_english_grant_programme_from_publication_to_close_out(
             return env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
 
         on_time, late, revised, silent, leaver = participants
+        summary = await (await support(on_time).describe()).static_summary()
+        assert summary == f"grant {on_time} ({programme.id})"
 
         # Payout requests against the grant: 80 % warns the managers, beyond 100 % is refused.
         start = datetime.combine(t.support_start, time(9), zone)

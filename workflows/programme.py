@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from models.application import ApplicationForm
     from models.call import (
         BUSY,
-        PHASE_WORDS,
         ApproveSelection,
         AwardResponse,
         CallResult,
@@ -80,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         weighted_total,
     )
     from workflows.support import ProcessSupportWorkflow
+    from workflows.texts import detail, phase_words
 
 
 UPDATES_PER_RUN = 1500
@@ -331,7 +331,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
                     cap=commitment(p, self.state.entries[r]),
                 ),
                 id=f"support-{p.id}-{r}",
-                static_summary=f"Prozessbegleitung {r} ({p.id})",
+                static_summary=detail(
+                    p.language, "support_summary", form=p.funding.form, reference=r, programme=p.id
+                ),
             )
             for r in participants
         ]
@@ -339,7 +341,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             NetworkMeetingWorkflow.run,
             MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
             id=f"meeting-{p.id}",
-            static_summary=f"Netzwerktreffen {p.id}",
+            static_summary=detail(p.language, "meeting_summary", programme=p.id),
         )
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
@@ -1197,43 +1199,59 @@ class ProgrammeWorkflow(ProgrammeSteps):
         return counts
 
     def next_deadline(self) -> tuple[str | None, datetime | None]:
+        """The next date an operator waits for: (what, in the programme's language; when)."""
         t, p = self.programme.timeline, self.programme
         match self.state.phase:
             case Phase.SCHEDULED:
-                return "Veröffentlichung", p.local(t.publication)
+                label, when = "publication", p.local(t.publication)
             case Phase.OPEN:
-                return "Bewerbungsfrist", self.state.deadline
+                label, when = "deadline", self.state.deadline
             case Phase.FORMAL_CHECK:
-                return "Ende der Formalprüfung", self.state.deadline + timedelta(
-                    days=t.formal_check_days
-                )
+                label = "formal_check"
+                when = self.state.deadline + timedelta(days=t.formal_check_days)
             case Phase.JURY:
-                return "Jury-Frist", self.jury_deadline()
+                label, when = "jury", self.jury_deadline()
             case Phase.ACCEPTANCE:
                 offers = [
                     e.offer_deadline
                     for e in self.state.entries.values()
                     if e.status == "offered" and e.offer_deadline
                 ]
-                return ("Annahmefrist", min(offers)) if offers else (None, None)
-        return None, None
+                if not offers:
+                    return None, None
+                label, when = "acceptance", min(offers)
+            case _:
+                return None, None
+        return detail(p.language, f"next/{label}"), when
 
     def details(self) -> str:
-        counts = self.counts()
+        counts, language, phase = self.counts(), self.programme.language, self.state.phase
         label, when = self.next_deadline()
-        words = PHASE_WORDS[self.state.phase]
-        facts = {
-            Phase.OPEN: f"{counts['received'] - counts.get('withdrawn', 0)} Bewerbungen",
-            Phase.FORMAL_CHECK: f"{counts.get('eligible', 0)} förderfähig, "
-            f"{counts.get('ineligible', 0)} nicht förderfähig",
-            Phase.JURY: f"{counts['scores']} von "
-            f"{sum(len(m) for m in self.state.assignments.values())} Bewertungen",
-            Phase.DECISION: "Auswahlvorschlag liegt der Programmleitung vor"
-            if not self.approved
-            else "Auswahl beschlossen",
-            Phase.ACCEPTANCE: f"{counts.get('accepted', 0)} angenommen, "
-            f"{counts.get('offered', 0)} offen, {len(self.state.waitlist)} auf der Nachrückliste",
-        }.get(self.state.phase, "")
+        words = phase_words(language, phase)
+        facts = ""
+        if phase == Phase.OPEN:
+            count = counts["received"] - counts.get("withdrawn", 0)
+            facts = detail(language, "open", count=count)
+        elif phase == Phase.FORMAL_CHECK:
+            facts = detail(
+                language,
+                "formal_check",
+                eligible=counts.get("eligible", 0),
+                ineligible=counts.get("ineligible", 0),
+            )
+        elif phase == Phase.JURY:
+            expected = sum(len(m) for m in self.state.assignments.values())
+            facts = detail(language, "jury", scores=counts["scores"], expected=expected)
+        elif phase == Phase.DECISION:
+            facts = detail(language, "proposal_approved" if self.approved else "proposal_pending")
+        elif phase == Phase.ACCEPTANCE:
+            facts = detail(
+                language,
+                "acceptance",
+                accepted=counts.get("accepted", 0),
+                offered=counts.get("offered", 0),
+                waitlist=len(self.state.waitlist),
+            )
         text = f"{self.programme.id}: {words}" + (f" – {facts}" if facts else "")
         if label and when:
             text += f"; {label} {self.when(when)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.call import PHASE_WORDS, Phase
+
 REFUSALS: dict[str, dict[str, str]] = {
     "not_open_yet": {
         "de": "Die Ausschreibung ist noch nicht veröffentlicht; Bewerbungen sind ab {when} "
@@ -210,8 +212,51 @@ DETAILS: dict[str, dict[str, str]] = {
         "en": "{programme}: {title} on {when} – {invited} invited, {attending} attending, "
         "{declined} declined, {unanswered} not answered",
     },
+    "support_summary": {
+        "de": "{form} {reference} ({programme})",
+        "en": "{form} {reference} ({programme})",
+    },
+    "meeting_summary": {"de": "Netzwerktreffen {programme}", "en": "Closing meeting {programme}"},
+    "open": {"de": "{count} Bewerbungen", "en": "{count} applications"},
+    "formal_check": {
+        "de": "{eligible} förderfähig, {ineligible} nicht förderfähig",
+        "en": "{eligible} eligible, {ineligible} ineligible",
+    },
+    "jury": {"de": "{scores} von {expected} Bewertungen", "en": "{scores} of {expected} scores"},
+    "proposal_pending": {
+        "de": "Auswahlvorschlag liegt der Programmleitung vor",
+        "en": "selection proposal awaits the programme management",
+    },
+    "proposal_approved": {"de": "Auswahl beschlossen", "en": "selection approved"},
+    "acceptance": {
+        "de": "{accepted} angenommen, {offered} offen, {waitlist} auf der Nachrückliste",
+        "en": "{accepted} accepted, {offered} open, {waitlist} on the waiting list",
+    },
+    "next/publication": {"de": "Veröffentlichung", "en": "publication"},
+    "next/deadline": {"de": "Bewerbungsfrist", "en": "application deadline"},
+    "next/formal_check": {"de": "Ende der Formalprüfung", "en": "end of the formal check"},
+    "next/jury": {"de": "Jury-Frist", "en": "jury deadline"},
+    "next/acceptance": {"de": "Annahmefrist", "en": "acceptance deadline"},
 }
-"""Current details of the support and meeting workflows (what operators see in Temporal)."""
+"""Current details and summaries of the workflows (what operators see in Temporal)."""
+
+PHASE_WORDS_EN = {
+    Phase.SCHEDULED: "call scheduled",
+    Phase.OPEN: "open for applications",
+    Phase.FORMAL_CHECK: "formal check",
+    Phase.JURY: "jury assessment",
+    Phase.DECISION: "selection",
+    Phase.ACCEPTANCE: "acceptance of awards",
+    Phase.SUPPORT: "support of the participants",
+    Phase.MEETING: "closing meeting",
+    Phase.CLOSED: "closed",
+}
+
+
+def phase_words(language: str, phase: Phase) -> str:
+    """A phase in plain words (German ones are ``models.call.PHASE_WORDS``)."""
+    return PHASE_WORDS[phase] if language == "de" else PHASE_WORDS_EN[phase]
+
 
 FORMS = {
     "process_support": {"de": "Prozessbegleitung", "en": "process support"},
