@@ -9,6 +9,7 @@ seats, two jury members and two criteria, English, Europe/London, an evening cel
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -161,8 +163,6 @@ async def test_english_grant_programme_from_publication_to_close_out(
             return env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
 
         on_time, late, revised, silent, leaver = participants
-        summary = await (await support(on_time).describe()).static_summary()
-        assert summary == f"grant {on_time} ({programme.id})"
 
         # Payout requests against the grant: 80 % warns the managers, beyond 100 % is refused.
         start = datetime.combine(t.support_start, time(9), zone)
@@ -177,6 +177,8 @@ async def test_english_grant_programme_from_publication_to_close_out(
             for amount in (6000, 6000)
         ]
         assert totals == [Decimal(6000), Decimal(12000)]
+        summary = await (await support(on_time).describe()).static_summary()
+        assert summary == f"grant {on_time} ({programme.id})"
         with pytest.raises(Refused, match=r"exceeds the cap: £12,000.00 of £15,000.00"):
             await send_update(
                 support(on_time),
@@ -339,6 +341,14 @@ async def test_english_grant_programme_from_publication_to_close_out(
         kind = message["X-Grantflow-Type"]
         for text in (message["Subject"], _text(message), *_attachment_names(message)):
             assert not GERMAN.search(text), (kind, GERMAN.search(text), text[:300])
+    documents = _pdf_texts(mails)
+    assert {"final-report.pdf", "attendance-list.pdf", "progress-progress.pdf"} <= set(documents)
+    assert f"support-plan-{on_time}.pdf" in documents
+    assert f"certificate-of-participation-{silent}.pdf" in documents
+    for name, text in documents.items():
+        assert not GERMAN.search(text), (name, GERMAN.search(text), text[:300])
+    assert "Certificate of participation" in documents[f"certificate-of-participation-{silent}.pdf"]
+    assert "Progress report" in documents[f"support-plan-{on_time}.pdf"]
     english = {
         "call_announcement": "Call for applications: Northern Neighbourhood Fund (round 3)",
         "application_receipt": "has been received",
@@ -472,6 +482,18 @@ async def _details(handle) -> str:
     """The current details an operator sees for a workflow."""
     query = "__temporal_workflow_metadata"
     return (await handle.query(query, result_type=WorkflowMetadata)).current_details
+
+
+def _pdf_texts(mails: list[EmailMessage]) -> dict[str, str]:
+    """Attached file name → the text of the PDF, once per name."""
+    texts = {}
+    for message in mails:
+        for part in message.iter_attachments():
+            name = part.get_filename() or ""
+            if name.endswith(".pdf") and name not in texts:
+                pages = PdfReader(io.BytesIO(part.get_content())).pages
+                texts[name] = "\n".join(page.extract_text() for page in pages)
+    return texts
 
 
 def _attachment_names(message: EmailMessage) -> list[str]:
