@@ -185,6 +185,12 @@ async def test_english_grant_programme_from_publication_to_close_out(
                 ProcessSupportWorkflow.log_support,
                 payout(t.support_start, 3001),
             )
+        with pytest.raises(Refused, match="days: days are booked for process support only"):
+            await send_update(
+                support(on_time),
+                ProcessSupportWorkflow.log_support,
+                payout(t.support_start, 3000).model_copy(update={"days": Decimal(2)}),
+            )
         assert await send_update(
             support(on_time),
             ProcessSupportWorkflow.log_support,

@@ -391,6 +391,8 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     @log_support.validator
     def validate_support_entry(self, entry: LogSupport) -> None:
         self.require_active()
+        if entry.days is not None and self.programme.funding.form == "grant":
+            raise ValueError(self.say("days_for_grant"))
         cap = self.cap
         if self.state.used + entry.amount > cap:
             raise ValueError(

@@ -167,6 +167,12 @@ REFUSALS: dict[str, dict[str, str]] = {
         "von {cap}.",
         "en": "The entry of {amount} exceeds the cap: {used} of {cap} are booked.",
     },
+    "days_for_grant": {
+        "de": "days: Tage werden nur bei Prozessbegleitung gebucht; eine Förderung bucht "
+        "Auszahlungen mit ihrem Betrag (amount).",
+        "en": "days: days are booked for process support only; a grant books payouts by "
+        "their amount.",
+    },
     "termination_needs_reason": {
         "de": "Eine Beendigung durch die Programmleitung braucht eine Begründung.",
         "en": "A termination by the programme management needs a reason.",
