@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+from calendar import monthrange
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -179,6 +180,18 @@ async def test_english_grant_programme_from_publication_to_close_out(
         assert totals == [Decimal(6000), Decimal(12000)]
         summary = await (await support(on_time).describe()).static_summary()
         assert summary == f"grant {on_time} ({programme.id})"
+        # Four milestones due at support start + 1, 5, 8 and 12 months, 00:00 London time.
+        plan = await support(silent).query(ProcessSupportWorkflow.status)
+        months = [
+            (m.due.year - t.support_start.year) * 12 + m.due.month - t.support_start.month
+            for m in plan.milestones
+        ]
+        assert months == [1, 5, 8, 12] and plan.cap == Decimal(10000)
+        assert [m.report for m in plan.milestones] == [False, True, False, True]
+        for milestone in plan.milestones:
+            local = milestone.due.astimezone(zone)
+            last_day = monthrange(local.year, local.month)[1]  # 31 Jan + 1 month: 28/29 Feb
+            assert (local.day, local.time()) == (min(t.support_start.day, last_day), time(0))
         with pytest.raises(Refused, match=r"exceeds the cap: £12,000.00 of £15,000.00"):
             await send_update(
                 support(on_time),
