@@ -399,6 +399,23 @@ async def test_english_grant_programme_from_publication_to_close_out(
     for kind, words in english.items():
         assert any(words in m["Subject"] for m in mails if m["X-Grantflow-Type"] == kind), kind
 
+    # What the workflows wait for and do, as operators see it in Temporal, is English too.
+    summaries = [
+        text
+        for history in (*histories.values(), meeting_history, programme_history)
+        for text in _summaries(history)
+    ]
+    assert not [text for text in summaries if GERMAN.search(text)]
+    for words in (
+        "Report reminder",
+        "Escalation",
+        "Start of the grant",
+        "Progress digest",
+        "Email report_escalation, recipients: 2",
+        "Document participation_certificate",
+    ):
+        assert any(text.startswith(words) for text in summaries), words
+
     # Reminders, notices and escalations follow the definition's days, at 09:00 London time.
     contact = {r: grant_application(i)["applicant"]["contact"]["email"] for i, r in enumerate(refs)}
     sent = _sends(histories[silent], zone)
@@ -501,6 +518,16 @@ async def _details(handle) -> str:
     """The current details an operator sees for a workflow."""
     query = "__temporal_workflow_metadata"
     return (await handle.query(query, result_type=WorkflowMetadata)).current_details
+
+
+def _summaries(history) -> list[str]:
+    """The summaries of a workflow's timers (sleeps, waits with a timeout) and activities."""
+    kinds = (EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    return [
+        json.loads(event.user_metadata.summary.data)
+        for event in history.events
+        if event.event_type in kinds and event.user_metadata.summary.data
+    ]
 
 
 def _pdf_texts(mails: list[EmailMessage]) -> dict[str, str]:

@@ -40,19 +40,21 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         meeting = self.programme.closing_meeting
         start, end = self.start(), self.end()
         self.show_details()
-        await self.sleep_until(start - timedelta(days=meeting.invite_days_before), "Einladungen")
+        await self.sleep_until(
+            start - timedelta(days=meeting.invite_days_before), self.waiting_for("invitations")
+        )
         await self.invite()
         for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
             if days <= 1:
                 continue
-            await self.sleep_until(self.at_nine(start, days), "Erinnerung Netzwerktreffen")
+            await self.sleep_until(self.at_nine(start, days), self.waiting_for("meeting_reminder"))
             await self.remind(days)
-        await self.sleep_until(self.rsvp_until(), "Teilnehmerliste an die Veranstalter")
+        await self.sleep_until(self.rsvp_until(), self.waiting_for("attendance_list"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_attendance_list()
         if 1 in self.programme.reminders.meeting_days_before:
             await self.remind(1)
-        await self.sleep_until(end, "Ende des Netzwerktreffens")
+        await self.sleep_until(end, self.waiting_for("meeting_end"))
         thanked = []
         for key, answer in self.answers.items():
             if answer.attending:

@@ -144,7 +144,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
 
     async def publish_call(self) -> None:
         t = self.programme.timeline
-        await self.sleep_until(self.programme.local(t.publication), "Veröffentlichung")
+        await self.sleep_until(self.programme.local(t.publication), self.waiting_for("publication"))
         call = await render_document(self.document("call", key="call"))
         await self.send(
             "call_announcement",
@@ -169,9 +169,11 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.wake or self.should_continue_as_new(),
                 within=wake_at - now,
-                summary="Erinnerung an die Bewerbungsfrist"
-                if reminder and reminder[1] < self.state.deadline
-                else "Ende der Bewerbungsfrist",
+                summary=self.waiting_for(
+                    "deadline_reminder"
+                    if reminder and reminder[1] < self.state.deadline
+                    else "deadline"
+                ),
             )
             if self.should_continue_as_new():
                 await self.continue_as_new()
@@ -193,7 +195,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             self.state.entries[reference].status = "eligible" if eligible else "ineligible"
         self.show_details()
         review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
-        await self.sleep_until(review_end, "Ende der Prüffrist für die Formalprüfung")
+        await self.sleep_until(review_end, self.waiting_for("formal_check"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_ineligibility_notices()
         await self.enter(Phase.JURY)
@@ -218,7 +220,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.all_scores_in() or self.should_continue_as_new(),
                 within=wake_at - now,
-                summary="Jury-Erinnerung" if reminder else "Ende der Jurybewertung",
+                summary=self.waiting_for("jury_reminder" if reminder else "jury"),
             )
             if self.should_continue_as_new():
                 await self.continue_as_new()
@@ -260,7 +262,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.wake,
                 within=next_expiry - now,
-                summary="Ablauf einer Annahmefrist",
+                summary=self.waiting_for("offer"),
             )
             for reference in offered:
                 entry = self.state.entries[reference]
@@ -346,7 +348,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
                 when = p.milestone_due(milestone) + timedelta(days=milestone.grace_days)
-                await self.sleep_until(when, f"Fortschrittsbericht {milestone.title}")
+                await self.sleep_until(when, self.waiting_for("digest", title=milestone.title))
                 await self.send_digest(milestone)
         outcomes = [await child for child in children]
         await self.enter(Phase.MEETING)

@@ -75,7 +75,8 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         )
         start = self.programme.timeline.support_start
         await self.sleep_until(
-            datetime.combine(start, time(9, 0), self.programme.zone), "Beginn der Prozessbegleitung"
+            datetime.combine(start, time(9, 0), self.programme.zone),
+            self.waiting_for("support_start", form=self.programme.funding.form),
         )
         self.skip_past_events()
         await self.kickoff()
@@ -92,7 +93,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.changed,
                 wake_at - workflow.now(),
-                upcoming[1] if upcoming else "Ende der Prozessbegleitung",
+                upcoming[1]
+                if upcoming
+                else self.waiting_for("support_end", form=self.programme.funding.form),
             )
             await self.handle_due_events()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -142,7 +145,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         for milestone in self.state.milestones:
             due = milestone.due
             if not milestone.report:
-                events.append(((milestone, "notice"), self.at_nine(due, 0), "Termin"))
+                events.append(
+                    ((milestone, "notice"), self.at_nine(due, 0), self.waiting_for("notice"))
+                )
                 continue
             if milestone.status in ("accepted", "submitted"):
                 continue
@@ -152,7 +157,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"due/{stamp}/{days}"),
                         self.at_nine(due, days),
-                        "Erinnerung an einen Bericht",
+                        self.waiting_for("report_reminder"),
                     )
                 )
             for days in r.report_overdue_days_after:
@@ -160,7 +165,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"overdue/{stamp}/{days}"),
                         self.at_nine(due, -days),
-                        "Bericht überfällig",
+                        self.waiting_for("report_overdue"),
                     )
                 )
             if r.escalate_after_days:
@@ -168,7 +173,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"escalate/{stamp}"),
                         self.at_nine(due, -r.escalate_after_days),
-                        "Eskalation",
+                        self.waiting_for("escalation"),
                     )
                 )
         return [e for e in events if e[0][1] not in e[0][0].sent]

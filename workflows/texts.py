@@ -246,6 +246,57 @@ DETAILS: dict[str, dict[str, str]] = {
 }
 """Current details and summaries of the workflows (what operators see in Temporal)."""
 
+WAITS: dict[str, dict[str, str]] = {
+    "publication": {"de": "Veröffentlichung", "en": "Publication"},
+    "deadline_reminder": {
+        "de": "Erinnerung an die Bewerbungsfrist",
+        "en": "Reminder of the application deadline",
+    },
+    "deadline": {"de": "Ende der Bewerbungsfrist", "en": "End of the application period"},
+    "formal_check": {
+        "de": "Ende der Prüffrist für die Formalprüfung",
+        "en": "End of the formal check",
+    },
+    "jury_reminder": {"de": "Jury-Erinnerung", "en": "Jury reminder"},
+    "jury": {"de": "Ende der Jurybewertung", "en": "End of the jury assessment"},
+    "offer": {"de": "Ablauf einer Annahmefrist", "en": "End of an acceptance period"},
+    "digest": {"de": "Fortschrittsbericht {title}", "en": "Progress digest {title}"},
+    "support_start": {"de": "Beginn der {form}", "en": "Start of the {form}"},
+    "support_end": {"de": "Ende der {form}", "en": "End of the {form}"},
+    "notice": {"de": "Termin", "en": "Milestone date"},
+    "report_reminder": {"de": "Erinnerung an einen Bericht", "en": "Report reminder"},
+    "report_overdue": {"de": "Bericht überfällig", "en": "Report overdue"},
+    "escalation": {"de": "Eskalation", "en": "Escalation"},
+    "invitations": {"de": "Einladungen", "en": "Invitations"},
+    "meeting_reminder": {"de": "Erinnerung Netzwerktreffen", "en": "Meeting reminder"},
+    "attendance_list": {
+        "de": "Teilnehmerliste an die Veranstalter",
+        "en": "Attendance list to the organiser",
+    },
+    "meeting_end": {"de": "Ende des Netzwerktreffens", "en": "End of the meeting"},
+    "email": {"de": "E-Mail {kind}", "en": "Email {kind}"},
+    "email_to": {
+        "de": "E-Mail {kind} an {count} Empfänger",
+        "en": "Email {kind}, recipients: {count}",
+    },
+    "document": {"de": "Dokument {kind}", "en": "Document {kind}"},
+    "retry": {"de": "neuer Versuch: {what}", "en": "next attempt: {what}"},
+    "broken": {
+        "de": "⚠ {what}: gestört ({cause}). Nach der Korrektur geht es von selbst weiter; "
+        "nächster Versuch in 10 Minuten.",
+        "en": "⚠ {what}: failing ({cause}). Once it is fixed, the programme continues by "
+        "itself; next attempt in 10 minutes.",
+    },
+}
+"""What a workflow waits for or does (timer and activity summaries in Temporal)."""
+
+
+def waiting_for(language: str, text: str, /, **values: Any) -> str:
+    if "form" in values:
+        values["form"] = FORMS[values["form"]][language]
+    return WAITS[text][language].format(**values)
+
+
 PHASE_WORDS_EN = {
     Phase.SCHEDULED: "call scheduled",
     Phase.OPEN: "open for applications",
