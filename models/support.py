@@ -19,6 +19,12 @@ class SupportInput(BaseModel):
     reference: str
     organisation: str = Field(description="Organisation name (for managers' mails)")
     moderator: int | None = Field(default=None, description="Index into programme.moderators")
+    cap: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="What the seat commits (a grant: the amount awarded); "
+        "funding.max_per_participant when absent",
+    )
 
 
 class SubmitReport(BaseModel):

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from models.programme import Programme
     from models.records import AuditRecord
     from workflows.mail import persevere, send_emails
-    from workflows.texts import refusal
+    from workflows.texts import file_name, refusal, waiting_for
 
 GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
 GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
@@ -44,6 +44,14 @@ class ProgrammeSteps:
 
     def say(self, text: str, /, **values: Any) -> str:
         return refusal(self.programme.language, text, **values)
+
+    def file_name(self, kind: str, /, **values: Any) -> str:
+        """The name of an attached file, in the programme's language."""
+        return file_name(self.programme.language, kind, **values)
+
+    def waiting_for(self, what: str, /, **values: Any) -> str:
+        """What the workflow waits for, in the programme's language (a timer's summary)."""
+        return waiting_for(self.programme.language, what, **values)
 
     def when(self, moment: datetime) -> str:
         return format_datetime(moment, self.programme.language, self.programme.timezone)
@@ -83,6 +91,7 @@ class ProgrammeSteps:
                 summary=activity.replace("_", " "),
             ),
             activity.replace("_", " "),
+            self.programme.language,
         )
 
     async def send(

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.notifications import RECIPIENT_REJECTED, NotificationActivities
     from models.messages import DeliveryReport, DocumentRequest, EmailBatch, StoredDocument
+    from workflows.texts import waiting_for
 
 T = TypeVar("T")
 PAUSE = timedelta(minutes=10)
@@ -37,7 +38,7 @@ DOCUMENT_RETRY = RetryPolicy(
 )
 
 
-async def persevere(step: Callable[[], Awaitable[T]], what: str) -> T:
+async def persevere(step: Callable[[], Awaitable[T]], what: str, language: str = "de") -> T:
     """Run ``step``; after an error that retries could not mend, pause and try again."""
     while True:
         try:
@@ -47,17 +48,15 @@ async def persevere(step: Callable[[], Awaitable[T]], what: str) -> T:
             if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
                 raise
             workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, cause)
-            workflow.set_current_details(
-                f"⚠ {what}: gestört ({cause}). Nach der Korrektur geht es von selbst weiter; "
-                "nächster Versuch in 10 Minuten."
-            )
-            await workflow.sleep(PAUSE, summary=f"neuer Versuch: {what}")
+            workflow.set_current_details(waiting_for(language, "broken", what=what, cause=cause))
+            await workflow.sleep(PAUSE, summary=waiting_for(language, "retry", what=what))
 
 
 async def send_emails(batch: EmailBatch) -> DeliveryReport:
     """Send ``batch``; addresses the server refuses for good come back in ``rejected``."""
     try:
-        return await persevere(lambda: _send(batch), f"E-Mail {batch.message_type}")
+        what = waiting_for(batch.language, "email", kind=batch.message_type)
+        return await persevere(lambda: _send(batch), what, batch.language)
     except ActivityError as error:
         return DeliveryReport.model_validate(error.cause.details[0])
 
@@ -70,13 +69,14 @@ async def _send(batch: EmailBatch) -> DeliveryReport:
         start_to_close_timeout=timedelta(minutes=2 + count // 50),
         heartbeat_timeout=timedelta(minutes=2),
         retry_policy=MAIL_RETRY,
-        summary=f"E-Mail {batch.message_type} an {count} Empfänger",
+        summary=waiting_for(batch.language, "email_to", kind=batch.message_type, count=count),
     )
 
 
 async def render_document(request: DocumentRequest) -> StoredDocument:
     """Render and store a PDF once per ``request.key``."""
-    what = f"Dokument {request.kind}" + (f" {request.reference}" if request.reference else "")
+    what = waiting_for(request.language, "document", kind=request.kind)
+    what += f" {request.reference}" if request.reference else ""
     return await persevere(
         lambda: workflow.execute_activity_method(
             DocumentActivities.render_document,
@@ -86,4 +86,5 @@ async def render_document(request: DocumentRequest) -> StoredDocument:
             summary=what,
         ),
         what,
+        request.language,
     )

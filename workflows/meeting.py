@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import RsvpRecord
     from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
+    from workflows.texts import detail
 
 
 @workflow.defn
@@ -39,19 +40,21 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         meeting = self.programme.closing_meeting
         start, end = self.start(), self.end()
         self.show_details()
-        await self.sleep_until(start - timedelta(days=meeting.invite_days_before), "Einladungen")
+        await self.sleep_until(
+            start - timedelta(days=meeting.invite_days_before), self.waiting_for("invitations")
+        )
         await self.invite()
         for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
             if days <= 1:
                 continue
-            await self.sleep_until(self.at_nine(start, days), "Erinnerung Netzwerktreffen")
+            await self.sleep_until(self.at_nine(start, days), self.waiting_for("meeting_reminder"))
             await self.remind(days)
-        await self.sleep_until(self.rsvp_until(), "Teilnehmerliste an die Veranstalter")
+        await self.sleep_until(self.rsvp_until(), self.waiting_for("attendance_list"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_attendance_list()
         if 1 in self.programme.reminders.meeting_days_before:
             await self.remind(1)
-        await self.sleep_until(end, "Ende des Netzwerktreffens")
+        await self.sleep_until(end, self.waiting_for("meeting_end"))
         thanked = []
         for key, answer in self.answers.items():
             if answer.attending:
@@ -80,7 +83,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
             recipient = self.recipient(invitee)
             recipient.attachments = [
                 Attachment(
-                    filename="einladung.ics",
+                    filename=self.file_name("meeting_invitation"),
                     media_type="text/calendar; method=REQUEST",
                     calendar=event,
                 )
@@ -120,7 +123,9 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
             "meeting_attendance_list",
             "attendance_list",
             [Recipient(email=str(organiser.email), name=organiser.name)],
-            attachments=[Attachment(filename="teilnehmerliste.pdf", document_id=document.id)],
+            attachments=[
+                Attachment(filename=self.file_name("attendance_list"), document_id=document.id)
+            ],
             **context,
         )
 
@@ -226,7 +231,15 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
     def show_details(self) -> None:
         r = self.result()
         workflow.set_current_details(
-            f"{self.programme.id}: Netzwerktreffen am {self.when(self.start())} – "
-            f"{r.invited} eingeladen, {r.attending} Zusagen, {r.declined} Absagen, "
-            f"{r.unanswered} ohne Antwort"
+            detail(
+                self.programme.language,
+                "meeting",
+                programme=self.programme.id,
+                title=self.programme.closing_meeting.title,
+                when=self.when(self.start()),
+                invited=r.invited,
+                attending=r.attending,
+                declined=r.declined,
+                unanswered=r.unanswered,
+            )
         )

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from models.application import ApplicationForm
     from models.call import (
         BUSY,
-        PHASE_WORDS,
         ApproveSelection,
         AwardResponse,
         CallResult,
@@ -81,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         weighted_total,
     )
     from workflows.support import ProcessSupportWorkflow
+    from workflows.texts import detail, phase_words
 
 
 UPDATES_PER_RUN = 1500
@@ -145,13 +145,13 @@ class ProgrammeWorkflow(ProgrammeSteps):
 
     async def publish_call(self) -> None:
         t = self.programme.timeline
-        await self.sleep_until(self.programme.local(t.publication), "Veröffentlichung")
+        await self.sleep_until(self.programme.local(t.publication), self.waiting_for("publication"))
         call = await render_document(self.document("call", key="call"))
         await self.send(
             "call_announcement",
             "call",
             [Recipient(email=e) for e in self.programme.announcement_list],
-            attachments=[Attachment(filename="ausschreibung.pdf", document_id=call.id)],
+            attachments=[Attachment(filename=self.file_name("call"), document_id=call.id)],
             deadline=self.state.deadline.isoformat(),
         )
         await self.enter(Phase.OPEN)
@@ -170,9 +170,11 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.wake or self.should_continue_as_new(),
                 within=wake_at - now,
-                summary="Erinnerung an die Bewerbungsfrist"
-                if reminder and reminder[1] < self.state.deadline
-                else "Ende der Bewerbungsfrist",
+                summary=self.waiting_for(
+                    "deadline_reminder"
+                    if reminder and reminder[1] < self.state.deadline
+                    else "deadline"
+                ),
             )
             if self.should_continue_as_new():
                 await self.continue_as_new()
@@ -194,7 +196,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             self.state.entries[reference].status = "eligible" if eligible else "ineligible"
         self.show_details()
         review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
-        await self.sleep_until(review_end, "Ende der Prüffrist für die Formalprüfung")
+        await self.sleep_until(review_end, self.waiting_for("formal_check"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_ineligibility_notices()
         await self.enter(Phase.JURY)
@@ -219,7 +221,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.all_scores_in() or self.should_continue_as_new(),
                 within=wake_at - now,
-                summary="Jury-Erinnerung" if reminder else "Ende der Jurybewertung",
+                summary=self.waiting_for("jury_reminder" if reminder else "jury"),
             )
             if self.should_continue_as_new():
                 await self.continue_as_new()
@@ -261,7 +263,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.wake,
                 within=next_expiry - now,
-                summary="Ablauf einer Annahmefrist",
+                summary=self.waiting_for("offer"),
             )
             for reference in offered:
                 entry = self.state.entries[reference]
@@ -329,9 +331,12 @@ class ProgrammeWorkflow(ProgrammeSteps):
                     reference=r,
                     organisation=briefs[r].organisation,
                     moderator=moderators.get(r),
+                    cap=commitment(p, self.state.entries[r]),
                 ),
                 id=f"support-{p.id}-{r}",
-                static_summary=f"Prozessbegleitung {r} ({p.id})",
+                static_summary=detail(
+                    p.language, "support_summary", form=p.funding.form, reference=r, programme=p.id
+                ),
             )
             for r in participants
         ]
@@ -339,12 +344,12 @@ class ProgrammeWorkflow(ProgrammeSteps):
             NetworkMeetingWorkflow.run,
             MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
             id=f"meeting-{p.id}",
-            static_summary=f"Netzwerktreffen {p.id}",
+            static_summary=detail(p.language, "meeting_summary", programme=p.id),
         )
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
                 when = p.milestone_due(milestone) + timedelta(days=milestone.grace_days)
-                await self.sleep_until(when, f"Fortschrittsbericht {milestone.title}")
+                await self.sleep_until(when, self.waiting_for("digest", title=milestone.title))
                 await self.send_digest(milestone)
         outcomes = [await child for child in children]
         await self.enter(Phase.MEETING)
@@ -364,7 +369,10 @@ class ProgrammeWorkflow(ProgrammeSteps):
             f"progress_digest/{milestone.key}",
             self.managers(),
             attachments=[
-                Attachment(filename=f"fortschritt-{milestone.key}.pdf", document_id=digest.id)
+                Attachment(
+                    filename=self.file_name("progress_digest", milestone=milestone.key),
+                    document_id=digest.id,
+                )
             ],
             **context,
         )
@@ -410,7 +418,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "final_report",
             "final_report",
             self.managers(),
-            attachments=[Attachment(filename="abschlussdokumentation.pdf", document_id=report.id)],
+            attachments=[
+                Attachment(filename=self.file_name("final_report"), document_id=report.id)
+            ],
             figures=figures,
         )
         await self.enter(Phase.CLOSED)
@@ -806,7 +816,12 @@ class ProgrammeWorkflow(ProgrammeSteps):
             [
                 Recipient(
                     application=r,
-                    attachments=[Attachment(filename=f"bewerbung-{r}.pdf", document_id=copy.id)],
+                    attachments=[
+                        Attachment(
+                            filename=self.file_name("application_copy", reference=r),
+                            document_id=copy.id,
+                        )
+                    ],
                 )
                 for r, copy in zip(batch, copies, strict=True)
             ],
@@ -859,7 +874,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
             message,
             purpose,
             [Recipient(email=person.email, name=person.name)],
-            attachments=[Attachment(filename="jury-dossier.pdf", document_id=dossier.id)],
+            attachments=[
+                Attachment(filename=self.file_name("jury_dossier"), document_id=dossier.id)
+            ],
             member_name=person.name,
             assigned=[b.model_dump() for b in briefs],
             jury_deadline=self.jury_deadline().isoformat(),
@@ -904,7 +921,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             "selection_proposal",
             "selection_proposal",
             self.managers(),
-            attachments=[Attachment(filename="rangliste.pdf", document_id=ranking.id)],
+            attachments=[Attachment(filename=self.file_name("ranking"), document_id=ranking.id)],
             **context,
         )
 
@@ -1175,43 +1192,59 @@ class ProgrammeWorkflow(ProgrammeSteps):
         return counts
 
     def next_deadline(self) -> tuple[str | None, datetime | None]:
+        """The next date an operator waits for: (what, in the programme's language; when)."""
         t, p = self.programme.timeline, self.programme
         match self.state.phase:
             case Phase.SCHEDULED:
-                return "Veröffentlichung", p.local(t.publication)
+                label, when = "publication", p.local(t.publication)
             case Phase.OPEN:
-                return "Bewerbungsfrist", self.state.deadline
+                label, when = "deadline", self.state.deadline
             case Phase.FORMAL_CHECK:
-                return "Ende der Formalprüfung", self.state.deadline + timedelta(
-                    days=t.formal_check_days
-                )
+                label = "formal_check"
+                when = self.state.deadline + timedelta(days=t.formal_check_days)
             case Phase.JURY:
-                return "Jury-Frist", self.jury_deadline()
+                label, when = "jury", self.jury_deadline()
             case Phase.ACCEPTANCE:
                 offers = [
                     e.offer_deadline
                     for e in self.state.entries.values()
                     if e.status == "offered" and e.offer_deadline
                 ]
-                return ("Annahmefrist", min(offers)) if offers else (None, None)
-        return None, None
+                if not offers:
+                    return None, None
+                label, when = "acceptance", min(offers)
+            case _:
+                return None, None
+        return detail(p.language, f"next/{label}"), when
 
     def details(self) -> str:
-        counts = self.counts()
+        counts, language, phase = self.counts(), self.programme.language, self.state.phase
         label, when = self.next_deadline()
-        words = PHASE_WORDS[self.state.phase]
-        facts = {
-            Phase.OPEN: f"{counts['received'] - counts.get('withdrawn', 0)} Bewerbungen",
-            Phase.FORMAL_CHECK: f"{counts.get('eligible', 0)} förderfähig, "
-            f"{counts.get('ineligible', 0)} nicht förderfähig",
-            Phase.JURY: f"{counts['scores']} von "
-            f"{sum(len(m) for m in self.state.assignments.values())} Bewertungen",
-            Phase.DECISION: "Auswahlvorschlag liegt der Programmleitung vor"
-            if not self.approved
-            else "Auswahl beschlossen",
-            Phase.ACCEPTANCE: f"{counts.get('accepted', 0)} angenommen, "
-            f"{counts.get('offered', 0)} offen, {len(self.state.waitlist)} auf der Nachrückliste",
-        }.get(self.state.phase, "")
+        words = phase_words(language, phase)
+        facts = ""
+        if phase == Phase.OPEN:
+            count = counts["received"] - counts.get("withdrawn", 0)
+            facts = detail(language, "open", count=count)
+        elif phase == Phase.FORMAL_CHECK:
+            facts = detail(
+                language,
+                "formal_check",
+                eligible=counts.get("eligible", 0),
+                ineligible=counts.get("ineligible", 0),
+            )
+        elif phase == Phase.JURY:
+            expected = sum(len(m) for m in self.state.assignments.values())
+            facts = detail(language, "jury", scores=counts["scores"], expected=expected)
+        elif phase == Phase.DECISION:
+            facts = detail(language, "proposal_approved" if self.approved else "proposal_pending")
+        elif phase == Phase.ACCEPTANCE:
+            facts = detail(
+                language,
+                "acceptance",
+                accepted=counts.get("accepted", 0),
+                offered=counts.get("offered", 0),
+                waitlist=len(self.state.waitlist),
+            )
         text = f"{self.programme.id}: {words}" + (f" – {facts}" if facts else "")
         if label and when:
             text += f"; {label} {self.when(when)}"

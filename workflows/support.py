@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
     from workflows.mail import render_document
+    from workflows.texts import detail
 
 WARN_AT = Decimal("0.8")
 
@@ -50,6 +51,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         self.organisation = input.organisation
         self.moderator = (
             input.programme.moderators[input.moderator] if input.moderator is not None else None
+        )
+        self.cap: Decimal = (
+            input.programme.funding.max_per_participant if input.cap is None else input.cap
         )
         self.undeliverable: list[str] = []
         self.changed = False
@@ -71,7 +75,8 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         )
         start = self.programme.timeline.support_start
         await self.sleep_until(
-            datetime.combine(start, time(9, 0), self.programme.zone), "Beginn der Prozessbegleitung"
+            datetime.combine(start, time(9, 0), self.programme.zone),
+            self.waiting_for("support_start", form=self.programme.funding.form),
         )
         self.skip_past_events()
         await self.kickoff()
@@ -89,7 +94,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             await self.wait_until(
                 lambda: self.changed,
                 None if wake_at is None else wake_at - workflow.now(),
-                upcoming[1] if upcoming else "Ende der Prozessbegleitung",
+                upcoming[1]
+                if upcoming
+                else self.waiting_for("support_end", form=self.programme.funding.form),
             )
             await self.handle_due_events()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -114,7 +121,10 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             )
         )
         attachments = [
-            Attachment(filename=f"unterstuetzungsplan-{self.reference}.pdf", document_id=plan.id)
+            Attachment(
+                filename=self.file_name("support_plan", reference=self.reference),
+                document_id=plan.id,
+            )
         ]
         await self.send(
             "support_kickoff",
@@ -136,7 +146,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         for milestone in self.state.milestones:
             due = milestone.due
             if not milestone.report:
-                events.append(((milestone, "notice"), self.at_nine(due, 0), "Termin"))
+                events.append(
+                    ((milestone, "notice"), self.at_nine(due, 0), self.waiting_for("notice"))
+                )
                 continue
             if milestone.status in ("accepted", "submitted"):
                 continue
@@ -146,7 +158,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"due/{stamp}/{days}"),
                         self.at_nine(due, days),
-                        "Erinnerung an einen Bericht",
+                        self.waiting_for("report_reminder"),
                     )
                 )
             for days in r.report_overdue_days_after:
@@ -154,7 +166,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"overdue/{stamp}/{days}"),
                         self.at_nine(due, -days),
-                        "Bericht überfällig",
+                        self.waiting_for("report_overdue"),
                     )
                 )
             if r.escalate_after_days:
@@ -162,7 +174,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                     (
                         (milestone, f"escalate/{stamp}"),
                         self.at_nine(due, -r.escalate_after_days),
-                        "Eskalation",
+                        self.waiting_for("escalation"),
                     )
                 )
         return [e for e in events if e[0][1] not in e[0][0].sent]
@@ -247,7 +259,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             [self.participant()],
             attachments=[
                 Attachment(
-                    filename=f"teilnahmebescheinigung-{self.reference}.pdf",
+                    filename=self.file_name("participation_certificate", reference=self.reference),
                     document_id=certificate.id,
                 )
             ],
@@ -372,7 +384,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 at=workflow.now(),
             ),
         )
-        cap = self.programme.funding.max_per_participant
+        cap = self.cap
         if not self.state.warned and self.state.used >= cap * WARN_AT:
             self.state.warned = True
             await self.send(
@@ -390,7 +402,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     @log_support.validator
     def validate_support_entry(self, entry: LogSupport) -> None:
         self.require_active()
-        cap = self.programme.funding.max_per_participant
+        if entry.days is not None and self.programme.funding.form == "grant":
+            raise ValueError(self.say("days_for_grant"))
+        cap = self.cap
         if self.state.used + entry.amount > cap:
             raise ValueError(
                 self.say(
@@ -426,7 +440,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             outcome=self.state.outcome,
             milestones=self.state.milestones,
             used=self.state.used,
-            cap=self.programme.funding.max_per_participant,
+            cap=self.cap,
             details=self.details(),
         )
 
@@ -447,7 +461,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 budget_used=self.state.used,
             ),
         )
-        unused = self.programme.funding.max_per_participant - self.state.used
+        unused = self.cap - self.state.used
         await self.send(
             "support_ended",
             f"ended/{outcome}",
@@ -514,7 +528,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             "support": {
                 "start": start.isoformat(),
                 "end": self.programme.support_end.isoformat(),
-                "cap": str(self.programme.funding.max_per_participant),
+                "cap": str(self.cap),
                 "used": str(self.state.used),
                 "form": self.programme.funding.form,
             },
@@ -538,25 +552,33 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         return format_money(amount, self.programme.language, self.programme.funding.currency)
 
     def details(self) -> str:
+        """In plain words, in the programme's language: the next report and the budget."""
+        language, form = self.programme.language, self.programme.funding.form
         if self.state.outcome != "active":
-            return f"{self.reference}: Prozessbegleitung beendet ({self.state.outcome})"
+            return detail(
+                language,
+                "support_ended",
+                reference=self.reference,
+                form=form,
+                outcome=self.state.outcome,
+            )
         now = workflow.now()
-        parts = [f"{self.reference}: Prozessbegleitung"]
+        parts = [detail(language, "support", reference=self.reference, form=form)]
         for milestone in self.state.milestones:
             if not milestone.report or milestone.status in ("accepted",):
                 continue
             title = next(m.title for m in self.programme.milestones if m.key == milestone.key)
             due = self.when(milestone.due).split(",")[0]
             if milestone.status == "submitted":
-                parts.append(f"{title} eingereicht, in Prüfung")
+                parts.append(detail(language, "report_in_review", title=title))
             elif milestone.due <= now:
                 days = (now - milestone.due).days
-                parts.append(f"{title} fällig am {due} – überfällig seit {days} Tagen")
+                parts.append(detail(language, "report_overdue", title=title, due=due, days=days))
             else:
-                parts.append(f"{title} fällig am {due}")
+                parts.append(detail(language, "report_due", title=title, due=due))
             break
-        cap = self.programme.funding.max_per_participant
-        parts.append(f"Budget {self.money(self.state.used)} von {self.money(cap)}")
+        used, cap = self.money(self.state.used), self.money(self.cap)
+        parts.append(detail(language, "budget", used=used, cap=cap))
         return "; ".join(parts)
 
     def show_details(self) -> None:

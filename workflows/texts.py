@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.call import PHASE_WORDS, Phase
+
 REFUSALS: dict[str, dict[str, str]] = {
     "not_open_yet": {
         "de": "Die Ausschreibung ist noch nicht veröffentlicht; Bewerbungen sind ab {when} "
@@ -165,6 +167,12 @@ REFUSALS: dict[str, dict[str, str]] = {
         "von {cap}.",
         "en": "The entry of {amount} exceeds the cap: {used} of {cap} are booked.",
     },
+    "days_for_grant": {
+        "de": "days: Tage werden nur bei Prozessbegleitung gebucht; eine Förderung bucht "
+        "Auszahlungen mit ihrem Betrag (amount).",
+        "en": "days: days are booked for process support only; a grant books payouts by "
+        "their amount.",
+    },
     "termination_needs_reason": {
         "de": "Eine Beendigung durch die Programmleitung braucht eine Begründung.",
         "en": "A termination by the programme management needs a reason.",
@@ -186,3 +194,163 @@ REFUSALS: dict[str, dict[str, str]] = {
 
 def refusal(language: str, text: str, /, **values: Any) -> str:
     return REFUSALS[text][language].format(**values)
+
+
+DETAILS: dict[str, dict[str, str]] = {
+    "support_ended": {
+        "de": "{reference}: {form} beendet ({outcome})",
+        "en": "{reference}: {form} ended ({outcome})",
+    },
+    "support": {"de": "{reference}: {form}", "en": "{reference}: {form}"},
+    "report_in_review": {
+        "de": "{title} eingereicht, in Prüfung",
+        "en": "{title} submitted, in review",
+    },
+    "report_overdue": {
+        "de": "{title} fällig am {due} – überfällig seit {days} {unit}",
+        "en": "{title} due on {due} – overdue for {days} {unit}",
+    },
+    "report_due": {"de": "{title} fällig am {due}", "en": "{title} due on {due}"},
+    "budget": {"de": "Budget {used} von {cap}", "en": "budget {used} of {cap}"},
+    "meeting": {
+        "de": "{programme}: Netzwerktreffen am {when} – {invited} eingeladen, {attending} Zusagen, "
+        "{declined} Absagen, {unanswered} ohne Antwort",
+        "en": "{programme}: {title} on {when} – {invited} invited, {attending} attending, "
+        "{declined} declined, {unanswered} not answered",
+    },
+    "support_summary": {
+        "de": "{form} {reference} ({programme})",
+        "en": "{form} {reference} ({programme})",
+    },
+    "meeting_summary": {"de": "Netzwerktreffen {programme}", "en": "Closing meeting {programme}"},
+    "open": {"de": "{count} Bewerbungen", "en": "{count} applications"},
+    "formal_check": {
+        "de": "{eligible} förderfähig, {ineligible} nicht förderfähig",
+        "en": "{eligible} eligible, {ineligible} ineligible",
+    },
+    "jury": {"de": "{scores} von {expected} Bewertungen", "en": "{scores} of {expected} scores"},
+    "proposal_pending": {
+        "de": "Auswahlvorschlag liegt der Programmleitung vor",
+        "en": "selection proposal awaits the programme management",
+    },
+    "proposal_approved": {"de": "Auswahl beschlossen", "en": "selection approved"},
+    "acceptance": {
+        "de": "{accepted} angenommen, {offered} offen, {waitlist} auf der Nachrückliste",
+        "en": "{accepted} accepted, {offered} open, {waitlist} on the waiting list",
+    },
+    "next/publication": {"de": "Veröffentlichung", "en": "publication"},
+    "next/deadline": {"de": "Bewerbungsfrist", "en": "application deadline"},
+    "next/formal_check": {"de": "Ende der Formalprüfung", "en": "end of the formal check"},
+    "next/jury": {"de": "Jury-Frist", "en": "jury deadline"},
+    "next/acceptance": {"de": "Annahmefrist", "en": "acceptance deadline"},
+}
+"""Current details and summaries of the workflows (what operators see in Temporal)."""
+
+WAITS: dict[str, dict[str, str]] = {
+    "publication": {"de": "Veröffentlichung", "en": "Publication"},
+    "deadline_reminder": {
+        "de": "Erinnerung an die Bewerbungsfrist",
+        "en": "Reminder of the application deadline",
+    },
+    "deadline": {"de": "Ende der Bewerbungsfrist", "en": "End of the application period"},
+    "formal_check": {
+        "de": "Ende der Prüffrist für die Formalprüfung",
+        "en": "End of the formal check",
+    },
+    "jury_reminder": {"de": "Jury-Erinnerung", "en": "Jury reminder"},
+    "jury": {"de": "Ende der Jurybewertung", "en": "End of the jury assessment"},
+    "offer": {"de": "Ablauf einer Annahmefrist", "en": "End of an acceptance period"},
+    "digest": {"de": "Fortschrittsbericht {title}", "en": "Progress digest {title}"},
+    "support_start": {"de": "Beginn der {form}", "en": "Start of the {form}"},
+    "support_end": {"de": "Ende der {form}", "en": "End of the {form}"},
+    "notice": {"de": "Termin", "en": "Milestone date"},
+    "report_reminder": {"de": "Erinnerung an einen Bericht", "en": "Report reminder"},
+    "report_overdue": {"de": "Bericht überfällig", "en": "Report overdue"},
+    "escalation": {"de": "Eskalation", "en": "Escalation"},
+    "invitations": {"de": "Einladungen", "en": "Invitations"},
+    "meeting_reminder": {"de": "Erinnerung Netzwerktreffen", "en": "Meeting reminder"},
+    "attendance_list": {
+        "de": "Teilnehmerliste an die Veranstalter",
+        "en": "Attendance list to the organiser",
+    },
+    "meeting_end": {"de": "Ende des Netzwerktreffens", "en": "End of the meeting"},
+    "email": {"de": "E-Mail {kind}", "en": "Email {kind}"},
+    "email_to": {
+        "de": "E-Mail {kind} an {count} Empfänger",
+        "en": "Email {kind}, recipients: {count}",
+    },
+    "document": {"de": "Dokument {kind}", "en": "Document {kind}"},
+    "retry": {"de": "neuer Versuch: {what}", "en": "next attempt: {what}"},
+    "broken": {
+        "de": "⚠ {what}: gestört ({cause}). Nach der Korrektur geht es von selbst weiter; "
+        "nächster Versuch in 10 Minuten.",
+        "en": "⚠ {what}: failing ({cause}). Once it is fixed, the programme continues by "
+        "itself; next attempt in 10 minutes.",
+    },
+}
+"""What a workflow waits for or does (timer and activity summaries in Temporal)."""
+
+
+def waiting_for(language: str, text: str, /, **values: Any) -> str:
+    if "form" in values:
+        values["form"] = FORMS[values["form"]][language]
+    return WAITS[text][language].format(**values)
+
+
+PHASE_WORDS_EN = {
+    Phase.SCHEDULED: "call scheduled",
+    Phase.OPEN: "open for applications",
+    Phase.FORMAL_CHECK: "formal check",
+    Phase.JURY: "jury assessment",
+    Phase.DECISION: "selection",
+    Phase.ACCEPTANCE: "acceptance of awards",
+    Phase.SUPPORT: "support of the participants",
+    Phase.MEETING: "closing meeting",
+    Phase.CLOSED: "closed",
+}
+
+
+def phase_words(language: str, phase: Phase) -> str:
+    """A phase in plain words (German ones are ``models.call.PHASE_WORDS``)."""
+    return PHASE_WORDS[phase] if language == "de" else PHASE_WORDS_EN[phase]
+
+
+FORMS = {
+    "process_support": {"de": "Prozessbegleitung", "en": "process support"},
+    "grant": {"de": "Förderung", "en": "grant"},
+}
+DAYS = {"de": ("Tag", "Tagen"), "en": ("day", "days")}
+
+
+def detail(language: str, text: str, /, **values: Any) -> str:
+    """A phrase of the current details; ``form`` is a form of funding, ``days`` gets its unit."""
+    if "form" in values:
+        values["form"] = FORMS[values["form"]][language]
+    if "days" in values:
+        values["unit"] = DAYS[language][values["days"] != 1]
+    return DETAILS[text][language].format(**values)
+
+
+FILE_NAMES: dict[str, dict[str, str]] = {
+    "call": {"de": "ausschreibung.pdf", "en": "call-for-applications.pdf"},
+    "application_copy": {"de": "bewerbung-{reference}.pdf", "en": "application-{reference}.pdf"},
+    "jury_dossier": {"de": "jury-dossier.pdf", "en": "jury-dossier.pdf"},
+    "ranking": {"de": "rangliste.pdf", "en": "ranking.pdf"},
+    "progress_digest": {"de": "fortschritt-{milestone}.pdf", "en": "progress-{milestone}.pdf"},
+    "final_report": {"de": "abschlussdokumentation.pdf", "en": "final-report.pdf"},
+    "support_plan": {
+        "de": "unterstuetzungsplan-{reference}.pdf",
+        "en": "support-plan-{reference}.pdf",
+    },
+    "participation_certificate": {
+        "de": "teilnahmebescheinigung-{reference}.pdf",
+        "en": "certificate-of-participation-{reference}.pdf",
+    },
+    "meeting_invitation": {"de": "einladung.ics", "en": "invitation.ics"},
+    "attendance_list": {"de": "teilnehmerliste.pdf", "en": "attendance-list.pdf"},
+}
+"""Names of attached files, in the programme's language (no personal data: references only)."""
+
+
+def file_name(language: str, kind: str, /, **values: Any) -> str:
+    return FILE_NAMES[kind][language].format(**values)
