@@ -8,6 +8,7 @@ the programme continue where it stood.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import DeliveryReport, DocumentRequest, EmailBatch, StoredDocument
 
 T = TypeVar("T")
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 PAUSE = timedelta(minutes=10)
 
 MAIL_RETRY = RetryPolicy(
@@ -46,12 +48,18 @@ async def persevere(step: Callable[[], Awaitable[T]], what: str) -> T:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
                 raise
-            workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, cause)
+            problem = without_addresses(str(cause))
+            workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, problem)
             workflow.set_current_details(
-                f"⚠ {what}: gestört ({cause}). Nach der Korrektur geht es von selbst weiter; "
+                f"⚠ {what}: gestört ({problem}). Nach der Korrektur geht es von selbst weiter; "
                 "nächster Versuch in 10 Minuten."
             )
             await workflow.sleep(PAUSE, summary=f"neuer Versuch: {what}")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with email addresses blanked: current details are no place for personal data."""
+    return ADDRESS.sub("…@…", text)
 
 
 async def send_emails(batch: EmailBatch) -> DeliveryReport:

@@ -41,6 +41,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         self.show_details()
         await self.sleep_until(start - timedelta(days=meeting.invite_days_before), "Einladungen")
         await self.invite()
+        self.show_details()
         for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
             if days <= 1:
                 continue
@@ -49,6 +50,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         await self.sleep_until(self.rsvp_until(), "Teilnehmerliste an die Veranstalter")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_attendance_list()
+        self.show_details()
         if 1 in self.programme.reminders.meeting_days_before:
             await self.remind(1)
         await self.sleep_until(end, "Ende des Netzwerktreffens")
@@ -60,6 +62,9 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 recipient.context = {"invitee": {"name": invitee.name, "role": invitee.role}}
                 thanked.append(recipient)
         await self.send("meeting_thanks", "thanks", thanked, **self.meeting_context())
+        if workflow.patched("meeting-closed-phase"):
+            workflow.upsert_search_attributes([GRANT_PHASE.value_set("CLOSED")])
+        self.show_details()
         return self.result()
 
     # --- steps -----------------------------------------------------------------------------
@@ -224,9 +229,19 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         )
 
     def show_details(self) -> None:
-        r = self.result()
+        r, now = self.result(), workflow.now()
+        meeting = self.programme.closing_meeting
+        if now >= self.end():
+            state = f"fand am {self.when(self.start())} statt"
+        elif now >= self.rsvp_until():
+            state = f"am {self.when(self.start())}, Anmeldung geschlossen"
+        elif now >= self.start() - timedelta(days=meeting.invite_days_before):
+            state = f"am {self.when(self.start())}, Antworten bis {self.when(self.rsvp_until())}"
+        else:
+            invitations = self.start() - timedelta(days=meeting.invite_days_before)
+            state = f"am {self.when(self.start())}, Einladungen ab {self.when(invitations)}"
         workflow.set_current_details(
-            f"{self.programme.id}: Netzwerktreffen am {self.when(self.start())} – "
+            f"{self.programme.id}: Netzwerktreffen {state} – "
             f"{r.invited} eingeladen, {r.attending} Zusagen, {r.declined} Absagen, "
             f"{r.unanswered} ohne Antwort"
         )

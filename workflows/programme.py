@@ -331,6 +331,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
                 ),
                 id=f"support-{p.id}-{r}",
                 static_summary=f"Prozessbegleitung {r} ({p.id})",
+                static_details=self.support_details(r, moderators.get(r) is not None),
             )
             for r in participants
         ]
@@ -339,6 +340,10 @@ class ProgrammeWorkflow(ProgrammeSteps):
             MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
             id=f"meeting-{p.id}",
             static_summary=f"Netzwerktreffen {p.id}",
+            static_details=(
+                f"Programm {p.id}: {p.closing_meeting.title}, "
+                f"{self.when(p.local(p.timeline.closing_meeting))}, {p.closing_meeting.venue}"
+            ),
         )
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
@@ -348,6 +353,17 @@ class ProgrammeWorkflow(ProgrammeSteps):
         outcomes = [await child for child in children]
         await self.enter(Phase.MEETING)
         return outcomes, await meeting
+
+    def support_details(self, reference: str, moderated: bool) -> str:
+        """Static details of a participant's support workflow: no names, no addresses."""
+        p, f = self.programme, self.programme.funding
+        cap = format_money(f.max_per_participant, p.language, f.currency)
+        return (
+            f"Programm {p.id}, Teilnehmer {reference}: Prozessbegleitung "
+            f"{p.timeline.support_start.isoformat()} bis {p.support_end.isoformat()}, "
+            f"{sum(m.report for m in p.milestones)} Berichte, bis {cap}, "
+            + ("mit Moderation" if moderated else "ohne Moderation")
+        )
 
     async def send_digest(self, milestone: Milestone) -> None:
         rows = await self.record(

@@ -69,10 +69,8 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 GRANT_PARTICIPANT.value_set(self.reference),
             ]
         )
-        start = self.programme.timeline.support_start
-        await self.sleep_until(
-            datetime.combine(start, time(9, 0), self.programme.zone), "Beginn der Prozessbegleitung"
-        )
+        self.show_details()
+        await self.sleep_until(self.support_start(), "Beginn der Prozessbegleitung")
         self.skip_past_events()
         await self.kickoff()
         end = self.support_end()
@@ -477,6 +475,11 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             budget_used=self.state.used,
         )
 
+    def support_start(self) -> datetime:
+        return datetime.combine(
+            self.programme.timeline.support_start, time(9, 0), self.programme.zone
+        )
+
     def support_end(self) -> datetime:
         return datetime.combine(self.programme.support_end, time(0, 0), self.programme.zone)
 
@@ -535,6 +538,10 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         if self.state.outcome != "active":
             return f"{self.reference}: Prozessbegleitung beendet ({self.state.outcome})"
         now = workflow.now()
+        if now < self.support_start():
+            return (
+                f"{self.reference}: Prozessbegleitung beginnt am {self.when(self.support_start())}"
+            )
         parts = [f"{self.reference}: Prozessbegleitung"]
         for milestone in self.state.milestones:
             if not milestone.report or milestone.status in ("accepted",):
