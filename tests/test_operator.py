@@ -26,6 +26,7 @@ from tests.scenario import EXAMPLE, application, with_timeline
 from tests.test_call import _assignments, _proposal, _until, submit
 from tests.test_call_updates import wait_for_phase
 from worker import build_worker
+from workflows.mail import without_addresses
 from workflows.programme import ProgrammeWorkflow
 
 APPLICANTS = 2
@@ -34,7 +35,7 @@ APPLICANTS = 2
 async def listed(client: Client, query: str, expected: set[str]) -> set[str]:
     """The ids ``query`` lists once visibility (eventually consistent) shows ``expected``."""
     found: set[str] = set()
-    for _ in range(100):
+    for _ in range(300):
         found = {w.id async for w in client.list_workflows(query)}
         if found == expected:
             break
@@ -211,3 +212,8 @@ async def assignments(sessions) -> dict[str, list[str]]:
             return found
         await asyncio.sleep(0.05)
     raise AssertionError("no jury assignments recorded")
+
+
+def test_a_paused_step_names_no_address():
+    problem = "550 5.1.1 <Anna.Meier+x@rathaus.aalen.example> unknown; retry a.b@c.de"
+    assert without_addresses(problem) == "550 5.1.1 <…@…> unknown; retry …@…"
