@@ -209,6 +209,9 @@ def mail_check(
             check,
             id=f"delivery-check-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue,
+            static_summary="Zustellprüfung (grantflow mail check)",
+            static_details="Eine Test-E-Mail über Worker, Vorlagen und SMTP"
+            + (" mit Testschreiben" if letter else ""),
             execution_timeout=timedelta(minutes=5),
         )
 

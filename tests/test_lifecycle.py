@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from temporalio.common import SearchAttributeKey
 
 from grantflow.updates import Refused, send_update
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
@@ -201,6 +202,9 @@ async def test_programme_from_publication_to_close_out(
             Rsvp(invitee=late, attending=True, notes="doch dabei"),
         )
         result = await handle.result()
+        phase = SearchAttributeKey.for_keyword("GrantPhase")
+        for closed in (handle, meeting, support(on_time)):
+            assert (await closed.describe()).typed_search_attributes.get(phase) == "CLOSED"
         if os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
             folder = Path(__file__).parent / "histories"
             for kind, recorded in (

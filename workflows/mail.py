@@ -8,6 +8,7 @@ the programme continue where it stood.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.texts import waiting_for
 
 T = TypeVar("T")
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 PAUSE = timedelta(minutes=10)
 
 MAIL_RETRY = RetryPolicy(
@@ -47,9 +49,15 @@ async def persevere(step: Callable[[], Awaitable[T]], what: str, language: str =
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
                 raise
-            workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, cause)
-            workflow.set_current_details(waiting_for(language, "broken", what=what, cause=cause))
+            problem = without_addresses(str(cause))
+            workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, problem)
+            workflow.set_current_details(waiting_for(language, "broken", what=what, cause=problem))
             await workflow.sleep(PAUSE, summary=waiting_for(language, "retry", what=what))
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with email addresses blanked: current details are no place for personal data."""
+    return ADDRESS.sub("…@…", text)
 
 
 async def send_emails(batch: EmailBatch) -> DeliveryReport:

@@ -44,6 +44,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
             start - timedelta(days=meeting.invite_days_before), self.waiting_for("invitations")
         )
         await self.invite()
+        self.show_details()
         for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
             if days <= 1:
                 continue
@@ -52,6 +53,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         await self.sleep_until(self.rsvp_until(), self.waiting_for("attendance_list"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_attendance_list()
+        self.show_details()
         if 1 in self.programme.reminders.meeting_days_before:
             await self.remind(1)
         await self.sleep_until(end, self.waiting_for("meeting_end"))
@@ -63,6 +65,9 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 recipient.context = {"invitee": {"name": invitee.name, "role": invitee.role}}
                 thanked.append(recipient)
         await self.send("meeting_thanks", "thanks", thanked, **self.meeting_context())
+        if workflow.patched("meeting-closed-phase"):
+            workflow.upsert_search_attributes([GRANT_PHASE.value_set("CLOSED")])
+        self.show_details()
         return self.result()
 
     # --- steps -----------------------------------------------------------------------------
@@ -229,14 +234,29 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         )
 
     def show_details(self) -> None:
-        r = self.result()
+        r, now, language = self.result(), workflow.now(), self.programme.language
+        meeting = self.programme.closing_meeting
+        when = self.when(self.start())
+        invitations = self.start() - timedelta(days=meeting.invite_days_before)
+        if now >= self.end():
+            state = detail(language, "meeting_held", when=when)
+        elif now >= self.rsvp_until():
+            state = detail(language, "meeting_closed", when=when)
+        elif now >= invitations:
+            state = detail(
+                language, "meeting_answers", when=when, until=self.when(self.rsvp_until())
+            )
+        else:
+            state = detail(
+                language, "meeting_invitations", when=when, invitations=self.when(invitations)
+            )
         workflow.set_current_details(
             detail(
-                self.programme.language,
+                language,
                 "meeting",
                 programme=self.programme.id,
-                title=self.programme.closing_meeting.title,
-                when=self.when(self.start()),
+                title=meeting.title,
+                state=state,
                 invited=r.invited,
                 attending=r.attending,
                 declined=r.declined,

@@ -337,6 +337,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
                 static_summary=detail(
                     p.language, "support_summary", form=p.funding.form, reference=r, programme=p.id
                 ),
+                static_details=self.support_details(
+                    r, moderators.get(r) is not None, commitment(p, self.state.entries[r])
+                ),
             )
             for r in participants
         ]
@@ -345,6 +348,14 @@ class ProgrammeWorkflow(ProgrammeSteps):
             MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
             id=f"meeting-{p.id}",
             static_summary=detail(p.language, "meeting_summary", programme=p.id),
+            static_details=detail(
+                p.language,
+                "meeting_static",
+                programme=p.id,
+                title=p.closing_meeting.title,
+                when=self.when(p.local(p.timeline.closing_meeting)),
+                venue=p.closing_meeting.venue,
+            ),
         )
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
@@ -354,6 +365,22 @@ class ProgrammeWorkflow(ProgrammeSteps):
         outcomes = [await child for child in children]
         await self.enter(Phase.MEETING)
         return outcomes, await meeting
+
+    def support_details(self, reference: str, moderated: bool, cap: Decimal) -> str:
+        """Static details of a participant's support workflow: no names, no addresses."""
+        p, f = self.programme, self.programme.funding
+        return detail(
+            p.language,
+            "support_static",
+            programme=p.id,
+            reference=reference,
+            form=f.form,
+            start=p.timeline.support_start.isoformat(),
+            end=p.support_end.isoformat(),
+            reports=sum(m.report for m in p.milestones),
+            cap=format_money(cap, p.language, f.currency),
+            moderation=detail(p.language, "moderated" if moderated else "unmoderated"),
+        )
 
     async def send_digest(self, milestone: Milestone) -> None:
         rows = await self.record(

@@ -73,9 +73,9 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 GRANT_PARTICIPANT.value_set(self.reference),
             ]
         )
-        start = self.programme.timeline.support_start
+        self.show_details()
         await self.sleep_until(
-            datetime.combine(start, time(9, 0), self.programme.zone),
+            self.support_start(),
             self.waiting_for("support_start", form=self.programme.funding.form),
         )
         self.skip_past_events()
@@ -497,6 +497,11 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             budget_used=self.state.used,
         )
 
+    def support_start(self) -> datetime:
+        return datetime.combine(
+            self.programme.timeline.support_start, time(9, 0), self.programme.zone
+        )
+
     def support_end(self) -> datetime:
         return datetime.combine(self.programme.support_end, time(0, 0), self.programme.zone)
 
@@ -563,6 +568,11 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 outcome=self.state.outcome,
             )
         now = workflow.now()
+        if now < self.support_start():
+            when = self.when(self.support_start())
+            return detail(
+                language, "support_begins", reference=self.reference, form=form, when=when
+            )
         parts = [detail(language, "support", reference=self.reference, form=form)]
         for milestone in self.state.milestones:
             if not milestone.report or milestone.status in ("accepted",):

@@ -202,6 +202,10 @@ DETAILS: dict[str, dict[str, str]] = {
         "en": "{reference}: {form} ended ({outcome})",
     },
     "support": {"de": "{reference}: {form}", "en": "{reference}: {form}"},
+    "support_begins": {
+        "de": "{reference}: {form} beginnt am {when}",
+        "en": "{reference}: {form} starts on {when}",
+    },
     "report_in_review": {
         "de": "{title} eingereicht, in Prüfung",
         "en": "{title} submitted, in review",
@@ -213,16 +217,41 @@ DETAILS: dict[str, dict[str, str]] = {
     "report_due": {"de": "{title} fällig am {due}", "en": "{title} due on {due}"},
     "budget": {"de": "Budget {used} von {cap}", "en": "budget {used} of {cap}"},
     "meeting": {
-        "de": "{programme}: Netzwerktreffen am {when} – {invited} eingeladen, {attending} Zusagen, "
+        "de": "{programme}: Netzwerktreffen {state} – {invited} eingeladen, {attending} Zusagen, "
         "{declined} Absagen, {unanswered} ohne Antwort",
-        "en": "{programme}: {title} on {when} – {invited} invited, {attending} attending, "
+        "en": "{programme}: {title} {state} – {invited} invited, {attending} attending, "
         "{declined} declined, {unanswered} not answered",
+    },
+    "meeting_held": {"de": "fand am {when} statt", "en": "took place on {when}"},
+    "meeting_closed": {
+        "de": "am {when}, Anmeldung geschlossen",
+        "en": "on {when}, registration closed",
+    },
+    "meeting_answers": {
+        "de": "am {when}, Antworten bis {until}",
+        "en": "on {when}, answers until {until}",
+    },
+    "meeting_invitations": {
+        "de": "am {when}, Einladungen ab {invitations}",
+        "en": "on {when}, invitations from {invitations}",
     },
     "support_summary": {
         "de": "{form} {reference} ({programme})",
         "en": "{form} {reference} ({programme})",
     },
     "meeting_summary": {"de": "Netzwerktreffen {programme}", "en": "Closing meeting {programme}"},
+    "support_static": {
+        "de": "Programm {programme}, Teilnehmer {reference}: {form} {start} bis {end}, "
+        "{reports} Berichte, bis {cap}, {moderation}",
+        "en": "Programme {programme}, participant {reference}: {form} {start} to {end}, "
+        "{reports} reports, up to {cap}, {moderation}",
+    },
+    "moderated": {"de": "mit Moderation", "en": "with moderation"},
+    "unmoderated": {"de": "ohne Moderation", "en": "without moderation"},
+    "meeting_static": {
+        "de": "Programm {programme}: {title}, {when}, {venue}",
+        "en": "Programme {programme}: {title}, {when}, {venue}",
+    },
     "open": {"de": "{count} Bewerbungen", "en": "{count} applications"},
     "formal_check": {
         "de": "{eligible} förderfähig, {ineligible} nicht förderfähig",
