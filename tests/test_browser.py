@@ -415,6 +415,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     await until(lambda: handle.query(ProgrammeWorkflow.proposal), "the proposal")
     await manager.get_by_role("link", name=programme.title).click()
     await expect(manager.locator(f"#ranked-{reference}")).to_be_visible()
+    await expect(manager.get_by_text("Beginn der Förderung:")).to_be_visible()  # dates in words
     await shot(manager, "programme-with-proposal")
 
     # The signed-in browser posts without the form's CSRF token: refused, nothing changed.
