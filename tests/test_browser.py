@@ -28,6 +28,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from grantflow.definitions import load_programme
 from grantflow.links import LinkSigner
@@ -202,6 +203,22 @@ async def application_status(sessions: Any, reference: str) -> str | None:
         )
 
 
+async def stored_attachments(settings: Settings, sessions: Any, programme_id: str) -> list[bytes]:
+    """The bytes of every uploaded file on disk, checked against the documents' rows."""
+    async with sessions() as session:
+        paths = set(
+            await session.scalars(
+                select(Document.path).where(
+                    Document.programme_id == programme_id, Document.kind == "attachment"
+                )
+            )
+        )
+    folder = settings.documents_dir / programme_id / "attachment"
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    assert {p.relative_to(settings.documents_dir).as_posix() for p in files} == paths
+    return [p.read_bytes() for p in files]
+
+
 async def has_status(sessions: Any, reference: str, expected: str) -> bool:
     return await application_status(sessions, reference) == expected
 
@@ -277,7 +294,7 @@ async def test_every_role_through_the_browser(
     listening: socket.socket,
 ):
     env, settings = own_time_skipping_env, browser_settings
-    shot = Screenshots(ARTIFACTS)
+    shot = Screenshots(ARTIFACTS / make_url(settings.database_url).get_backend_name())
     now = await env.get_current_time()
     assert abs(now - datetime.now(UTC)) < timedelta(minutes=1)  # see the module's docstring
     programme = browser_programme(now)
@@ -332,6 +349,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     attachments = (Document.programme_id == programme.id, Document.kind == "attachment")
     assert await count(sessions, Document, *attachments) == 1
     assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+    assert await stored_attachments(settings, sessions, programme.id) == [PDF]
 
     # The receipt email, caught over SMTP, names the reference.
     receipt = await mail(settings, "application_receipt", CONTACT)
@@ -353,6 +371,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     assert await count(sessions, Application, Application.programme_id == programme.id) == 1
     assert await count(sessions, Document, *attachments) == 1
     assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+    assert await stored_attachments(settings, sessions, programme.id) == [PDF]
 
     # --- the jury: each assigned member scores through the link in their invitation ---------
     size = programme.jury_size_per_application
@@ -381,6 +400,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
         await juror.goto(url)
         await expect(juror.get_by_role("heading", level=1)).to_have_text("Ihre Jury-Seite")
         section = juror.get_by_role("region", name=re.compile(re.escape(reference)))
+        await expect(juror.get_by_role("link", name=re.compile("Dossier 1"))).to_be_visible()
         await shot(juror, f"jury-page-{scored + 1}")
         for criterion in programme.criteria:
             await section.get_by_label(criterion.title).fill(str(min(4, criterion.max)))
@@ -463,7 +483,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     )
     await shot(second_window, "award-link-reused")
     status = await handle.query(ProgrammeWorkflow.status)
-    assert status.counts.get("declined", 0) == 0
+    assert status.counts["accepted"] == 1 and status.counts.get("declined", 0) == 0
     assert await count(sessions, UsedLink) == 1
 
     # --- support starts: the kickoff email's link takes the first interim report -----------
