@@ -12,12 +12,14 @@ Screenshots of every page are kept under ``test-artifacts/browser/`` (git-ignore
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +31,9 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from grantflow.definitions import load_programme
 from grantflow.links import LinkSigner
@@ -284,6 +289,28 @@ async def submit(page: Page, button: str) -> int:
 # --- the flow --------------------------------------------------------------------------------
 
 
+@dataclass
+class Stage:
+    """What every step of the flow works with: the servers, the programme, the screenshots."""
+
+    env: WorkflowEnvironment
+    handle: WorkflowHandle
+    programme: Programme
+    settings: Settings
+    sessions: Any
+    browser: Browser
+    shot: Screenshots
+    contexts: list[BrowserContext] = field(default_factory=list)
+
+    async def person(self) -> Page:
+        """A browser window of one person (own cookies), speaking German."""
+        context = await self.browser.new_context(
+            base_url=self.settings.portal_base_url, locale="de-DE"
+        )
+        self.contexts.append(context)
+        return await context.new_page()
+
+
 async def test_every_role_through_the_browser(
     own_time_skipping_env,
     browser_settings,
@@ -293,19 +320,11 @@ async def test_every_role_through_the_browser(
     browser: Browser,
     listening: socket.socket,
 ):
+    """Apply → receipt → jury → manager → award → report, and every refusal on the way."""
     env, settings = own_time_skipping_env, browser_settings
-    shot = Screenshots(ARTIFACTS / make_url(settings.database_url).get_backend_name())
     now = await env.get_current_time()
     assert abs(now - datetime.now(UTC)) < timedelta(minutes=1)  # see the module's docstring
     programme = browser_programme(now)
-    contexts: list[BrowserContext] = []
-
-    async def person() -> Page:
-        """A browser window of one person (own cookies), speaking German."""
-        context = await browser.new_context(base_url=settings.portal_base_url, locale="de-DE")
-        contexts.append(context)
-        return await context.new_page()
-
     async with (
         build_worker(env.client, settings, sessions, pdf_executor),
         portal(settings, env.client, listening),
@@ -316,76 +335,95 @@ async def test_every_role_through_the_browser(
             id=f"programme-{programme.id}",
             task_queue=settings.task_queue,
         )
-        await recorded_phase(sessions, programme.id, Phase.OPEN)
+        backend = make_url(settings.database_url).get_backend_name()
+        stage = Stage(
+            env, handle, programme, settings, sessions, browser, Screenshots(ARTIFACTS / backend)
+        )
         try:
-            await play_every_role(env, handle, programme, settings, sessions, person, shot)
+            await recorded_phase(sessions, programme.id, Phase.OPEN)
+            applicant, reference = await applicant_applies(stage)
+            await late_application_is_refused(stage)
+            await jury_scores_through_their_links(stage, reference)
+            await manager_approves_the_selection(stage, reference)
+            await awardee_accepts_once(stage, applicant, reference)
+            await participant_reports_after_the_kickoff(stage, applicant, reference)
         finally:
-            for context in contexts:
+            for context in stage.contexts:
                 await context.close()
-            await handle.terminate("browser test finished")
+            with contextlib.suppress(RPCError):
+                await handle.terminate("browser test finished")
 
 
-async def play_every_role(env, handle, programme, settings, sessions, person, shot) -> None:
-    # --- the applicant: open calls → call page → form → receipt ----------------------------
-    applicant = await person()
+async def applicant_applies(stage: Stage) -> tuple[Page, str]:
+    """Open calls → call page → form (labels, a PDF) → receipt page → receipt email."""
+    applicant = await stage.person()
     await applicant.goto("/")
-    await shot(applicant, "open-calls")
-    await applicant.get_by_role("link", name=programme.title).click()
-    await expect(applicant.get_by_role("heading", level=1)).to_contain_text(programme.title)
-    await shot(applicant, "call")
+    await stage.shot(applicant, "open-calls")
+    await applicant.get_by_role("link", name=stage.programme.title).click()
+    await expect(applicant.get_by_role("heading", level=1)).to_contain_text(stage.programme.title)
+    await stage.shot(applicant, "call")
     await applicant.get_by_role("link", name="Jetzt bewerben").click()
     await expect(applicant.get_by_role("heading", name="Bewerbung", exact=True)).to_be_visible()
     await fill_application(applicant, "Stadt Musterhausen", CONTACT)
-    await shot(applicant, "application-form")
+    await stage.shot(applicant, "application-form")
     assert await submit(applicant, "Bewerbung absenden") == 200
     assert "/receipt/" in applicant.url
     await expect(applicant.get_by_role("heading", level=1)).to_have_text(
         "Vielen Dank für Ihre Bewerbung"
     )
     reference = (await applicant.locator("#reference").inner_text()).strip()
-    assert reference.startswith(programme.references)
-    await shot(applicant, "receipt")
-    assert await application_status(sessions, reference) == "submitted"
-    attachments = (Document.programme_id == programme.id, Document.kind == "attachment")
-    assert await count(sessions, Document, *attachments) == 1
-    assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
-    assert await stored_attachments(settings, sessions, programme.id) == [PDF]
+    assert reference.startswith(stage.programme.references)
+    await stage.shot(applicant, "receipt")
+    assert await application_status(stage.sessions, reference) == "submitted"
+    attachments = (Document.programme_id == stage.programme.id, Document.kind == "attachment")
+    assert await count(stage.sessions, Document, *attachments) == 1
+    assert (await stage.handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+    assert await stored_attachments(stage.settings, stage.sessions, stage.programme.id) == [PDF]
 
-    # The receipt email, caught over SMTP, names the reference.
-    receipt = await mail(settings, "application_receipt", CONTACT)
+    # The receipt email, caught over SMTP (an .eml in the mail folder), names the reference.
+    receipt = await mail(stage.settings, "application_receipt", CONTACT)
     assert reference in body(receipt)
+    return applicant, reference
 
-    # --- a late applicant: the form opened in time, sent after the deadline ----------------
-    late = await person()
-    await late.goto(f"/programmes/{programme.id}/apply")
+
+async def late_application_is_refused(stage: Stage) -> None:
+    """A form opened in time and sent after the deadline: the workflow's words, nothing kept."""
+    attachments = (Document.programme_id == stage.programme.id, Document.kind == "attachment")
+    late = await stage.person()
+    await late.goto(f"/programmes/{stage.programme.id}/apply")
     await fill_application(late, "Gemeinde Spätheim", "rathaus@spaetheim.example")
-    deadline = programme.local(programme.timeline.application_deadline)
-    await env.sleep(after(deadline, await env.get_current_time(), timedelta(seconds=5)))
-    await phase(handle, Phase.JURY)
+    deadline = stage.programme.local(stage.programme.timeline.application_deadline)
+    await stage.env.sleep(after(deadline, await stage.env.get_current_time(), timedelta(seconds=5)))
+    await phase(stage.handle, Phase.JURY)
     assert await submit(late, "Bewerbung absenden") == 409
     refusal = late.locator("#refusal")
     await expect(refusal).to_contain_text("Ihre Bewerbung wurde nicht angenommen")
     await expect(refusal).to_contain_text("Die Bewerbungsfrist ist am")
     await expect(refusal).to_contain_text("abgelaufen")
-    await shot(late, "late-application-refused")
-    assert await count(sessions, Application, Application.programme_id == programme.id) == 1
-    assert await count(sessions, Document, *attachments) == 1
-    assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
-    assert await stored_attachments(settings, sessions, programme.id) == [PDF]
+    await stage.shot(late, "late-application-refused")
+    assert (
+        await count(stage.sessions, Application, Application.programme_id == stage.programme.id)
+        == 1
+    )
+    assert await count(stage.sessions, Document, *attachments) == 1
+    assert (await stage.handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+    assert await stored_attachments(stage.settings, stage.sessions, stage.programme.id) == [PDF]
 
-    # --- the jury: each assigned member scores through the link in their invitation ---------
-    size = programme.jury_size_per_application
+
+async def jury_scores_through_their_links(stage: Stage, reference: str) -> None:
+    """Each assigned member scores on the page behind their invitation; a tampered link fails."""
+    size = stage.programme.jury_size_per_application
 
     async def assigned() -> list[str] | None:
-        members = (await _assignments(sessions, None)).get(reference, [])
+        members = (await _assignments(stage.sessions, None)).get(reference, [])
         return sorted(members) if len(members) == size else None
 
     members = await until(assigned, "the jury's assignments")
     jury_links = {
-        member: link_in(settings, await mail(settings, "jury_invitation", member))
+        member: link_in(stage.settings, await mail(stage.settings, "jury_invitation", member))
         for member in members
     }
-    juror = await person()
+    juror = await stage.person()
     first_link = next(iter(jury_links.values()))
     tampered = first_link[:-4] + ("AAAA" if not first_link.endswith("AAAA") else "BBBB")
     response = await juror.goto(tampered)
@@ -393,7 +431,7 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     await expect(juror.get_by_role("heading", level=1)).to_contain_text(
         "Dieser Link ist nicht gültig"
     )
-    await shot(juror, "tampered-link")
+    await stage.shot(juror, "tampered-link")
 
     scored = 0
     for url in jury_links.values():
@@ -401,8 +439,8 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
         await expect(juror.get_by_role("heading", level=1)).to_have_text("Ihre Jury-Seite")
         section = juror.get_by_role("region", name=re.compile(re.escape(reference)))
         await expect(juror.get_by_role("link", name=re.compile("Dossier 1"))).to_be_visible()
-        await shot(juror, f"jury-page-{scored + 1}")
-        for criterion in programme.criteria:
+        await stage.shot(juror, f"jury-page-{scored + 1}")
+        for criterion in stage.programme.criteria:
             await section.get_by_label(criterion.title).fill(str(min(4, criterion.max)))
         await section.get_by_label("Kommentar (freiwillig)").fill("Überzeugendes Vorhaben.")
         await submit(juror, "Bewertung speichern")
@@ -410,20 +448,22 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
             "Vielen Dank, Ihre Bewertung ist gespeichert."
         )
         scored += 1
-        await shot(juror, f"jury-scored-{scored}")
-        assert (await handle.query(ProgrammeWorkflow.status)).counts["scores"] == scored
+        await stage.shot(juror, f"jury-scored-{scored}")
+        assert (await stage.handle.query(ProgrammeWorkflow.status)).counts["scores"] == scored
     assert scored == size
-    assert await count(sessions, Score) == scored
-    await phase(handle, Phase.DECISION)
+    assert await count(stage.sessions, Score) == scored
+    await phase(stage.handle, Phase.DECISION)
 
-    # --- the manager: a wrong password, then signed in; a post without token; approval -------
-    manager = await person()
+
+async def manager_approves_the_selection(stage: Stage, reference: str) -> None:
+    """A wrong password, then signed in; a post without CSRF token changes nothing; approval."""
+    manager = await stage.person()
     await manager.goto("/manage/login")
     await manager.get_by_label(TEXT["de"]["email"]).fill(MANAGER)
     await manager.get_by_label(TEXT["de"]["password"]).fill("falsches-passwort")
     assert await submit(manager, TEXT["de"]["login"]) == 401
     await expect(manager.get_by_role("alert")).to_have_text(TEXT["de"]["login_failed"])
-    await shot(manager, "wrong-password")
+    await stage.shot(manager, "wrong-password")
     await manager.goto("/manage")
     assert "/manage/login" in manager.url  # no session came of it
 
@@ -431,69 +471,75 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     await manager.get_by_label(TEXT["de"]["password"]).fill(PASSWORD)
     assert await submit(manager, TEXT["de"]["login"]) == 200
     await expect(manager.get_by_text(MANAGER)).to_be_visible()
-    await shot(manager, "dashboard")
-    await until(lambda: handle.query(ProgrammeWorkflow.proposal), "the proposal")
-    await manager.get_by_role("link", name=programme.title).click()
+    await stage.shot(manager, "dashboard")
+    await until(lambda: stage.handle.query(ProgrammeWorkflow.proposal), "the proposal")
+    await manager.get_by_role("link", name=stage.programme.title).click()
     await expect(manager.locator(f"#ranked-{reference}")).to_be_visible()
     await expect(manager.get_by_text("Beginn der Förderung:")).to_be_visible()  # dates in words
-    await shot(manager, "programme-with-proposal")
+    await stage.shot(manager, "programme-with-proposal")
 
     # The signed-in browser posts without the form's CSRF token: refused, nothing changed.
     forged = await manager.request.post(
-        f"/manage/programmes/{programme.id}/approve", form={f"move-{reference}": ""}
+        f"/manage/programmes/{stage.programme.id}/approve", form={f"move-{reference}": ""}
     )
     assert forged.status == 403
-    assert (await handle.query(ProgrammeWorkflow.status)).phase == Phase.DECISION
-    assert not (await handle.query(ProgrammeWorkflow.proposal)).approved
-    assert await application_status(sessions, reference) == "eligible"
+    assert (await stage.handle.query(ProgrammeWorkflow.status)).phase == Phase.DECISION
+    assert not (await stage.handle.query(ProgrammeWorkflow.proposal)).approved
+    assert await application_status(stage.sessions, reference) == "eligible"
 
     await submit(manager, TEXT["de"]["approve"])
     await expect(manager.get_by_role("status")).to_have_text(TEXT["de"]["done_approve"])
-    await shot(manager, "selection-approved")
-    await phase(handle, Phase.ACCEPTANCE)
-    await until(lambda: has_status(sessions, reference, "offered"), "the offer")
+    await stage.shot(manager, "selection-approved")
+    await phase(stage.handle, Phase.ACCEPTANCE)
+    await until(lambda: has_status(stage.sessions, reference, "offered"), "the offer")
 
-    # --- the awardee: expired link refused; accepted; the same link again refused ----------
-    award_url = link_in(settings, await mail(settings, "award_letter", CONTACT))
-    signer = LinkSigner.from_settings(settings)
+
+async def awardee_accepts_once(stage: Stage, applicant: Page, reference: str) -> None:
+    """An expired link is refused; the award letter's link accepts once, then says it is used."""
+    award_url = link_in(stage.settings, await mail(stage.settings, "award_letter", CONTACT))
+    signer = LinkSigner.from_settings(stage.settings)
     expired = signer.sign(
-        "award", programme.id, reference, datetime.now(UTC) - timedelta(minutes=1)
+        "award", stage.programme.id, reference, datetime.now(UTC) - timedelta(minutes=1)
     )
     response = await applicant.goto(f"/l/{expired}")
     assert response is not None and response.status == 410
     await expect(applicant.get_by_role("heading", level=1)).to_have_text(
         "Dieser Link ist abgelaufen"
     )
-    await shot(applicant, "expired-link")
+    await stage.shot(applicant, "expired-link")
 
     second_window = await applicant.context.new_page()
     await second_window.goto(award_url)
     await applicant.goto(award_url)
     await expect(applicant.get_by_role("heading", level=1)).to_have_text("Ihre Förderzusage")
-    await shot(applicant, "award")
+    await stage.shot(applicant, "award")
     await submit(applicant, "Förderung annehmen")
     await expect(applicant.get_by_role("status")).to_contain_text(
         "Sie haben die Förderung angenommen"
     )
-    await shot(applicant, "award-accepted")
+    await stage.shot(applicant, "award-accepted")
     # The stale form in the other window sends the same link again.
     assert await submit(second_window, "Förderung ablehnen") == 410
     await expect(second_window.get_by_role("heading", level=1)).to_have_text(
         "Dieser Link wurde bereits verwendet"
     )
-    await shot(second_window, "award-link-reused")
-    status = await handle.query(ProgrammeWorkflow.status)
+    await stage.shot(second_window, "award-link-reused")
+    status = await stage.handle.query(ProgrammeWorkflow.status)
     assert status.counts["accepted"] == 1 and status.counts.get("declined", 0) == 0
-    assert await count(sessions, UsedLink) == 1
+    assert await count(stage.sessions, UsedLink) == 1
 
-    # --- support starts: the kickoff email's link takes the first interim report -----------
-    await phase(handle, Phase.SUPPORT)
-    assert await application_status(sessions, reference) == "accepted"
-    start = datetime.combine(programme.timeline.support_start, time(9), programme.zone)
-    await env.sleep(after(start, await env.get_current_time(), timedelta(hours=1)))
-    report_url = link_in(settings, await mail(settings, "support_kickoff", CONTACT))
+
+async def participant_reports_after_the_kickoff(
+    stage: Stage, applicant: Page, reference: str
+) -> None:
+    """Support starts; the kickoff email's link takes the first interim report."""
+    await phase(stage.handle, Phase.SUPPORT)
+    assert await application_status(stage.sessions, reference) == "accepted"
+    start = datetime.combine(stage.programme.timeline.support_start, time(9), stage.programme.zone)
+    await stage.env.sleep(after(start, await stage.env.get_current_time(), timedelta(hours=1)))
+    report_url = link_in(stage.settings, await mail(stage.settings, "support_kickoff", CONTACT))
     await applicant.goto(report_url)
-    interim = next(m for m in programme.milestones if m.key == "interim-1")
+    interim = next(m for m in stage.programme.milestones if m.key == "interim-1")
     await expect(
         applicant.get_by_role("heading", level=2, name=re.compile("Bericht einreichen"))
     ).to_contain_text(interim.title)
@@ -503,15 +549,15 @@ async def play_every_role(env, handle, programme, settings, sessions, person, sh
     await applicant.get_by_label("Aktivitäten").fill("Drei Workshops mit Vereinen")
     await applicant.get_by_label("Erreichte Personen").fill("120")
     await applicant.get_by_label("Nächste Schritte").fill("Leitbild entwerfen")
-    await shot(applicant, "report-form")
+    await stage.shot(applicant, "report-form")
     await submit(applicant, "Bericht einreichen")
     await expect(applicant.get_by_role("status")).to_contain_text("Ihr Bericht ist eingegangen")
     await expect(applicant.get_by_text("Noch nicht geprüft.")).to_be_visible()
-    await shot(applicant, "report-submitted")
-    support = env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
+    await stage.shot(applicant, "report-submitted")
+    support = stage.env.client.get_workflow_handle(f"support-{stage.programme.id}-{reference}")
     milestones = (await support.query(ProcessSupportWorkflow.status)).milestones
     assert next(m for m in milestones if m.key == interim.key).status == "submitted"
-    async with sessions() as session:
+    async with stage.sessions() as session:
         stored = await session.scalar(select(MilestoneReport))
     assert stored.milestone_key == interim.key and stored.status == "submitted"
     assert stored.content["people_reached"] == 120
