@@ -38,6 +38,43 @@ def report(milestone: str) -> SubmitReport:
     )
 
 
+async def call_until_support(env, handle, programme, sessions, count: int) -> list[str]:
+    """The call, briefly: ``count`` municipalities apply, all are selected, all accept."""
+    t = programme.timeline
+    await env.sleep(after(programme.local(t.publication), await env.get_current_time()))
+    refs = [await submit(handle, application(i)) for i in range(count)]
+    deadline = programme.local(t.application_deadline)
+    await env.sleep(
+        after(deadline + timedelta(days=t.formal_check_days), await env.get_current_time())
+    )
+    await _until(handle, lambda s: s.phase == Phase.JURY)
+    assignments = {}
+    for _ in range(300):
+        if len(assignments := await _assignments(sessions, None)) == count:
+            break
+        await asyncio.sleep(0.05)
+    for reference, members in assignments.items():
+        for member in members:
+            await send_update(
+                handle,
+                ProgrammeWorkflow.submit_score,
+                SubmitScore(
+                    member=member,
+                    reference=reference,
+                    scores={c.key: 4 for c in programme.criteria},
+                ),
+            )
+    await _proposal(handle)
+    await send_update(handle, ProgrammeWorkflow.approve_selection, ApproveSelection())
+    await _until(handle, lambda s: s.counts.get("offered") == count)
+    for reference in refs:
+        await send_update(
+            handle, ProgrammeWorkflow.accept_award, AwardResponse(reference=reference)
+        )
+    await _until(handle, lambda s: s.phase == Phase.SUPPORT)
+    return refs
+
+
 async def test_programme_from_publication_to_close_out(
     time_skipping_env, settings, sessions, smtp, pdf_executor
 ):
@@ -54,37 +91,7 @@ async def test_programme_from_publication_to_close_out(
             task_queue=settings.task_queue,
         )
         # The call, briefly: six municipalities, all selected, all accept.
-        await env.sleep(after(programme.local(t.publication), await env.get_current_time()))
-        refs = [await submit(handle, application(i)) for i in range(6)]
-        deadline = programme.local(t.application_deadline)
-        await env.sleep(
-            after(deadline + timedelta(days=t.formal_check_days), await env.get_current_time())
-        )
-        await _until(handle, lambda s: s.phase == Phase.JURY)
-        assignments = {}
-        for _ in range(300):
-            if len(assignments := await _assignments(sessions, None)) == 6:
-                break
-            await asyncio.sleep(0.05)
-        for reference, members in assignments.items():
-            for member in members:
-                await send_update(
-                    handle,
-                    ProgrammeWorkflow.submit_score,
-                    SubmitScore(
-                        member=member,
-                        reference=reference,
-                        scores={c.key: 4 for c in programme.criteria},
-                    ),
-                )
-        await _proposal(handle)
-        await send_update(handle, ProgrammeWorkflow.approve_selection, ApproveSelection())
-        await _until(handle, lambda s: s.counts.get("offered") == 6)
-        for reference in refs:
-            await send_update(
-                handle, ProgrammeWorkflow.accept_award, AwardResponse(reference=reference)
-            )
-        await _until(handle, lambda s: s.phase == Phase.SUPPORT)
+        refs = await call_until_support(env, handle, programme, sessions, 6)
 
         def support(reference):
             return env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
@@ -256,3 +263,44 @@ async def test_programme_from_publication_to_close_out(
     assert kinds["participation_certificate"] == 4 and kinds["final_report"] == 1
     assert kinds["progress_digest"] == len(reporting) and kinds["attendance_list"] == 1
     assert phases[-3:] == ["SUPPORT", "MEETING", "CLOSED"]
+
+
+async def test_support_ended_in_temporal_counts_as_terminated(
+    own_time_skipping_env, settings, sessions, smtp, pdf_executor
+):
+    """An operator ends one participant's workflow in Temporal: the others go on and
+    the programme still closes, with that participant counted as terminated."""
+    env = own_time_skipping_env
+    programme = programme_at(await env.get_current_time())
+    programme = programme.model_copy(update={"id": "operator-terminates"})
+    async with build_worker(env.client, settings, sessions, pdf_executor):
+        handle = await env.client.start_workflow(
+            ProgrammeWorkflow.run,
+            ProgrammeInput(programme=programme),
+            id=f"programme-{programme.id}",
+            task_queue=settings.task_queue,
+        )
+        stays, goes = await call_until_support(env, handle, programme, sessions, 2)
+        support_start = datetime.combine(programme.timeline.support_start, time(9), programme.zone)
+        await env.sleep(after(support_start, await env.get_current_time(), timedelta(hours=2)))
+        # Cancelled, as `temporal workflow cancel` does: the time-skipping server does not
+        # tell a parent of a terminated child; either way the parent gets a ChildWorkflowError.
+        await env.client.get_workflow_handle(f"support-{programme.id}-{goes}").cancel()
+        result = await handle.result()
+    outcomes = {o.reference: o.outcome for o in result.support}
+    assert outcomes == {stays: "completed", goes: "terminated"}
+    async with sessions() as session:
+        ended = await session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "participation_terminated", AuditEntry.subject == goes
+            )
+        )
+        phases = [
+            e.details["to"]
+            for e in await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "phase_changed")
+            )
+        ]
+    assert ended is not None and ended.actor == "operator"
+    assert phases[-1] == "CLOSED"
+    assert mail_by_type(settings.mail_dir)["final_report"]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         FormalCheck,
         ParticipantsRecord,
         ParticipantsWithModerators,
+        ParticipationRecord,
         PhaseRecord,
         ProgressRequest,
         RegisterProgramme,
@@ -362,9 +363,48 @@ class ProgrammeWorkflow(ProgrammeSteps):
                 when = p.milestone_due(milestone) + timedelta(days=milestone.grace_days)
                 await self.sleep_until(when, self.waiting_for("digest", title=milestone.title))
                 await self.send_digest(milestone)
-        outcomes = [await child for child in children]
+        outcomes = [
+            await self.outcome_of(c, r) for c, r in zip(children, participants, strict=True)
+        ]
         await self.enter(Phase.MEETING)
         return outcomes, await meeting
+
+    async def outcome_of(self, child: Any, reference: str) -> SupportOutcome:
+        """A participant's outcome. Support ended from outside (an operator terminated or
+        cancelled the workflow in Temporal) counts as terminated; the programme goes on."""
+        try:
+            return await child
+        except ChildWorkflowError:
+            if not workflow.patched("support-ended-from-outside"):
+                raise
+        workflow.logger.warning("support workflow of %s ended from outside", reference)
+        last = max((m for m in self.programme.milestones if m.report), key=lambda m: m.month)
+        rows = await self.record(
+            "progress_rows", ProgressRequest(programme_id=self.programme.id, milestone=last.key)
+        )
+        used = next((Decimal(r["budget_used"]) for r in rows if r["reference"] == reference), 0)
+        await self.record(
+            "record_participation",
+            ParticipationRecord(
+                programme_id=self.programme.id,
+                reference=reference,
+                status="terminated",
+                at=workflow.now(),
+                actor="operator",
+                note="support workflow ended in Temporal",
+                budget_used=Decimal(used),
+            ),
+        )
+        return SupportOutcome(
+            reference=reference,
+            outcome="terminated",
+            reports_due=0,
+            reports_accepted=0,
+            revisions_requested=0,
+            overdue_reminders=0,
+            escalations=0,
+            budget_used=Decimal(used),
+        )
 
     def support_details(self, reference: str, moderated: bool, cap: Decimal) -> str:
         """Static details of a participant's support workflow: no names, no addresses."""
