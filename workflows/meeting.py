@@ -9,7 +9,7 @@ answered; after the meeting, those who came get a thank-you.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -39,7 +39,9 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         meeting = self.programme.closing_meeting
         start, end = self.start(), self.end()
         self.show_details()
-        await self.sleep_until(start - timedelta(days=meeting.invite_days_before), "Einladungen")
+        await self.sleep_until(
+            start - self.programme.days(meeting.invite_days_before), "Einladungen"
+        )
         await self.invite()
         for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
             if days <= 1:
@@ -161,7 +163,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
 
     def end(self) -> datetime:
         hours = float(self.programme.closing_meeting.duration_hours)
-        return self.start() + timedelta(hours=hours)
+        return self.start() + self.programme.days(hours / 24)
 
     def rsvp_until(self) -> datetime:
         """Answers count until the attendance list goes out: 09:00 the day before."""
@@ -184,6 +186,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 "venue": meeting.venue,
                 "start": self.start().isoformat(),
                 "end": self.end().isoformat(),
+                "rsvp_until": self.rsvp_until().isoformat(),
                 "organiser_name": organiser.name,
                 "organiser_email": str(organiser.email),
             },
