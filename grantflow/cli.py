@@ -156,7 +156,9 @@ DemoSimulate = Annotated[
     bool, typer.Option("--simulate", help="Simulated people act over the portal.")
 ]
 DemoSeed = Annotated[int, typer.Option(help="Same seed, same simulated people.")]
-DemoFile = Path("programmes/integration-bw-2020.yaml")
+DemoLead = Annotated[
+    float, typer.Option("--lead", min=1, help="Seconds from now until the call is published.")
+]
 
 
 @app.command("dev")
@@ -166,12 +168,17 @@ def dev(
     ] = False,
     minutes: DemoMinutes = 15,
     seed: DemoSeed = 1,
+    lead: DemoLead = 30,
 ) -> None:
     """Run the local stack in the foreground: Temporal dev server + UI, SMTP catcher, worker,
     portal (with the mailbox); with --demo the example programme runs in demo time."""
     from grantflow import stack
 
-    arguments = {"minutes": minutes, "simulate": True, "seed": seed} if demo else None
+    arguments = (
+        {"minutes": minutes, "simulate": True, "seed": seed, "lead": timedelta(seconds=lead)}
+        if demo
+        else None
+    )
     try:
         stack.main(get_settings(), arguments)
     except (RuntimeError, db.DatabaseNotReady) as error:
@@ -180,18 +187,19 @@ def dev(
 
 @app.command("demo")
 def demo(
-    file: Annotated[Path, typer.Argument(help="The programme definition (YAML).")] = DemoFile,
+    file: Annotated[
+        Path | None, typer.Argument(help="The definition; the example when absent.")
+    ] = None,
     minutes: DemoMinutes = 15,
     simulate: DemoSimulate = False,
     seed: DemoSeed = 1,
-    lead: Annotated[
-        float, typer.Option(min=1, help="Seconds from now until the call is published.")
-    ] = 30,
+    lead: DemoLead = 30,
 ) -> None:
     """Run a programme in demo time on the running stack (`grantflow dev`): every date of the
     definition moved into the next --minutes, same order and proportions."""
-    from grantflow.demo import run_demo
+    from grantflow.demo import EXAMPLE, run_demo
 
+    file = file or EXAMPLE
     try:
         load_programme(file)
     except DefinitionError as error:

@@ -35,7 +35,7 @@ from models.programme import Programme
 
 log = logging.getLogger("grantflow.demo")
 console = Console(highlight=False, soft_wrap=True)
-EXAMPLE = Path("programmes/integration-bw-2020.yaml")
+EXAMPLE = Path(__file__).resolve().parents[1] / "programmes" / "integration-bw-2020.yaml"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_\-.]+")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -21,8 +21,8 @@ def span(programme: Programme) -> tuple[datetime, datetime]:
     """First and last moment of the programme: publication and the end of the closing meeting."""
     t = programme.timeline
     start = programme.local(t.publication)
-    hours = timedelta(hours=float(programme.closing_meeting.duration_hours))
-    return start, programme.local(t.closing_meeting) + hours
+    hours = float(programme.closing_meeting.duration_hours)
+    return start, programme.local(t.closing_meeting) + programme.days(hours / 24)
 
 
 def demo_programme(
