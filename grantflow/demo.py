@@ -23,7 +23,6 @@ from sqlalchemy import select
 from grantflow import db
 from grantflow.definitions import load_programme
 from grantflow.demo_time import LEAD, demo_programme, schedule
-from grantflow.formatting import format_datetime
 from grantflow.links import LinkError, LinkSigner
 from grantflow.mailcatcher import read_mailbox
 from grantflow.programme_start import start_programme
@@ -87,7 +86,7 @@ def _print_demo(settings: Settings, programme: Programme, login: Login) -> None:
         "  Schedule:",
     ]
     for moment, what in schedule(programme):
-        lines.append(f"    {format_datetime(moment, 'en', programme.timezone)}  {escape(what)}")
+        lines.append(f"    {moment.strftime('%H:%M:%S')}  {escape(what)}")
     console.print("\n".join(lines) + "\n")
     console.file.flush()
 
@@ -183,6 +182,8 @@ class Simulation:
         milestone = next((m for m in self.programme.milestones if m.report), None)
         if milestone is None:
             return
+        p = self.programme
+        await _until(p.milestone_due(milestone) - p.days(milestone.opens_days_before))
         for url in await self.links("support_kickoff", 1, seconds=60):
             await self.http.post(
                 url,
@@ -195,7 +196,11 @@ class Simulation:
             )
 
     async def rsvp(self) -> None:
-        for url in await self.links("meeting_invitation", 1, seconds=600):
+        p = self.programme
+        await _until(
+            p.local(p.timeline.closing_meeting) - p.days(p.closing_meeting.invite_days_before)
+        )
+        for url in await self.links("meeting_invitation", 1, seconds=60):
             attending = self.rng.random() < 0.8
             await self.http.post(
                 url,
@@ -245,6 +250,12 @@ class Simulation:
                     continue
                 paths.append(f"/l/{token}")
         return list(dict.fromkeys(paths))
+
+
+async def _until(moment: datetime) -> None:
+    delay = (moment - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay + 0.5)
 
 
 def _csrf(html: str) -> str:
