@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +67,7 @@ async def run_demo(
     await start_programme(client, programme, settings.task_queue, str(file))
     _print_demo(settings, programme, login or Login(str(base.organiser.managers[0].email)))
     if simulate:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the link tokens
         await Simulation(settings, programme, random.Random(seed), login).run()
     return programme
 
@@ -105,6 +107,7 @@ class Simulation:
         self.settings, self.programme, self.rng = settings, programme, rng
         self.login, self.applicants = login, applicants
         self.signer = LinkSigner.from_settings(settings)
+        self.csrf: str | None = None  # the manager's form token, once logged in
         self.used: set[str] = set()
 
     async def run(self) -> None:
@@ -142,18 +145,20 @@ class Simulation:
             log.info("demo application %d: HTTP %d", index + 1, response.status_code)
 
     async def score(self) -> None:
-        for url in await self.links("jury_invitation", len(self.programme.jury)):
-            page = (await self.http.get(url)).text
-            for reference in dict.fromkeys(re.findall(r'name="reference" value="([^"]+)"', page)):
-                scores = {
-                    f"score-{c.key}": str(self.rng.randint(max(0, c.max - 3), c.max))
-                    for c in self.programme.criteria
-                }
-                await self.http.post(
-                    url, data={"action": "score", "reference": reference, **scores}
-                )
+        """Each jury member as soon as the invitation arrives, until the jury phase ends."""
+        await self.each("jury_invitation", Phase.DECISION, self.score_as)
+
+    async def score_as(self, url: str) -> None:
+        page = (await self.http.get(url)).text
+        for reference in dict.fromkeys(re.findall(r'name="reference" value="([^"]+)"', page)):
+            scores = {
+                f"score-{c.key}": str(self.rng.randint(max(0, c.max - 3), c.max))
+                for c in self.programme.criteria
+            }
+            await self.http.post(url, data={"action": "score", "reference": reference, **scores})
 
     async def approve(self) -> None:
+        """The manager logs in on /manage and approves the proposal as it stands."""
         assert self.login and self.login.password
         form = await self.http.get("/manage/login")
         await self.http.post(
@@ -168,44 +173,73 @@ class Simulation:
         for _ in range(600):  # the proposal is on its way
             shown = await self.http.get(page)
             if 'id="approve-form"' in shown.text:
-                await self.http.post(f"{page}/approve", data={"csrf_token": _csrf(shown.text)})
+                self.csrf = _csrf(shown.text)
+                await self.http.post(f"{page}/approve", data={"csrf_token": self.csrf})
                 return
             await asyncio.sleep(0.2)
 
     async def answer_offers(self) -> None:
-        for url in await self.links("award_letter", 1):
+        async def answer(url: str) -> None:
             action = "decline" if self.rng.random() < 0.1 else "accept"
             await self.http.post(url, data={"action": action})
 
+        await self.each("award_letter", Phase.SUPPORT, answer)
+
     async def report(self) -> None:
-        """The first report of each participant, through the link of its kickoff email."""
+        """The first report of each participant through its kickoff email's link, as soon as
+        the report is accepted; the manager (when logged in) accepts it on /manage."""
         milestone = next((m for m in self.programme.milestones if m.report), None)
         if milestone is None:
             return
         p = self.programme
-        await _until(p.milestone_due(milestone) - p.days(milestone.opens_days_before))
-        for url in await self.links("support_kickoff", 1, seconds=60):
-            await self.http.post(
-                url,
-                data={
-                    "action": "report",
-                    "milestone": milestone.key,
-                    "progress": "Runder Tisch gegründet, Bestandsaufnahme mit 14 Vereinen "
-                    "und zwei Migrantenorganisationen abgeschlossen.",
-                },
+        due = p.milestone_due(milestone)
+        await _until(due - p.days(milestone.opens_days_before))
+
+        async def report_as(url: str) -> None:
+            progress = (
+                "Runder Tisch gegründet, Bestandsaufnahme mit 14 Vereinen "
+                "und zwei Migrantenorganisationen abgeschlossen."
             )
+            data = {"action": "report", "milestone": milestone.key, "progress": progress}
+            answer = await self.http.post(url, data=data)
+            reference = self.signer.verify(url.rpartition("/l/")[2]).subject
+            if answer.status_code == 303 and self.csrf:
+                await self.http.post(
+                    f"/manage/programmes/{p.id}/reports/{reference}/{milestone.key}",
+                    data={"csrf_token": self.csrf, "decision": "accept"},
+                )
+
+        await self.each("support_kickoff", due, report_as)
 
     async def rsvp(self) -> None:
         p = self.programme
-        await _until(
-            p.local(p.timeline.closing_meeting) - p.days(p.closing_meeting.invite_days_before)
-        )
-        for url in await self.links("meeting_invitation", 1, seconds=60):
+        start = p.local(p.timeline.closing_meeting)
+        await _until(start - p.days(p.closing_meeting.invite_days_before))
+
+        async def answer(url: str) -> None:
             attending = self.rng.random() < 0.8
             await self.http.post(
                 url,
                 data={"action": "rsvp", "attending": "yes" if attending else "no", "persons": "1"},
             )
+
+        await self.each("meeting_invitation", p.days_before(start, 1), answer)
+
+    async def each(
+        self, message_type: str, until: Phase | datetime, act: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """``act`` on each new link of ``message_type`` as its email arrives, until the
+        programme reaches the phase or the moment ``until`` (a last look at the mailbox then)."""
+        while True:
+            over = (
+                datetime.now(UTC) >= until
+                if isinstance(until, datetime)
+                else await self.reached(until)
+            )
+            for url in await self.links(message_type, 1, seconds=0 if over else 1):
+                await act(url)
+            if over:
+                return
 
     # --- waiting ----------------------------------------------------------------------------
 
@@ -214,14 +248,18 @@ class Simulation:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
-            async with self.sessions() as session:
-                current = await session.scalar(
-                    select(ProgrammeRow.phase).where(ProgrammeRow.id == self.programme.id)
-                )
-            if current in PHASES and PHASES.index(Phase(current)) >= PHASES.index(phase):
+            if await self.reached(phase):
                 return
             await asyncio.sleep(0.2)
         raise TimeoutError(f"{self.programme.id} did not reach {phase} in time")
+
+    async def reached(self, phase: Phase) -> bool:
+        """Whether the read model shows ``phase`` or a later one."""
+        async with self.sessions() as session:
+            current = await session.scalar(
+                select(ProgrammeRow.phase).where(ProgrammeRow.id == self.programme.id)
+            )
+        return current in PHASES and PHASES.index(Phase(current)) >= PHASES.index(phase)
 
     async def links(self, message_type: str, at_least: int, seconds: float = 30) -> list[str]:
         """Paths of this programme's links in the caught emails of ``message_type`` not yet

@@ -82,11 +82,16 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 else (upcoming[0] if upcoming else end)
             )
             self.changed = False
-            await self.wait_until(
-                lambda: self.changed,
-                wake_at - workflow.now(),
-                upcoming[1] if upcoming else "Ende der Prozessbegleitung",
-            )
+            if upcoming is None and workflow.now() >= end:
+                # Only a report waiting for its review keeps support open: wait for the review
+                # (without this the loop would spin without yielding: a deadlocked task).
+                await workflow.wait_condition(lambda: self.changed)
+            else:
+                await self.wait_until(
+                    lambda: self.changed,
+                    wake_at - workflow.now(),
+                    upcoming[1] if upcoming else "Ende der Prozessbegleitung",
+                )
             await self.handle_due_events()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.state.outcome == "active":
