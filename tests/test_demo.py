@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from activities.records import RecordActivities
 from grantflow.definitions import load_programme
 from grantflow.demo import EXAMPLE
 from grantflow.demo_time import demo_programme, schedule, span
 from grantflow.mailcatcher import read_mailbox
+from grantflow.updates import send_update
+from models.application import ApplicationForm
 from models.call import Phase
 from models.programme import Programme
+from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
+from models.support import ReviewReport, SubmitReport, SupportInput
 from tests.conftest import free_port
+from tests.scenario import application
 from tests.test_stack import BIN, port_open, wait_for_line
+from worker import build_worker
+from workflows.support import ProcessSupportWorkflow
 
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
@@ -91,12 +102,14 @@ def test_a_window_shorter_than_the_lead_is_refused_with_the_option_named():
 
 
 def phase_of(database, programme_id: str) -> str | None:
+    return one(database, "SELECT phase FROM programmes WHERE id LIKE ?", f"{programme_id}%")
+
+
+def one(database, query: str, *parameters: str) -> Any:
     if not database.exists():
         return None
     with sqlite3.connect(database) as connection:
-        row = connection.execute(
-            "SELECT phase FROM programmes WHERE id LIKE ?", (f"{programme_id}%",)
-        ).fetchone()
+        row = connection.execute(query, parameters).fetchone()
     return row[0] if row else None
 
 
@@ -139,6 +152,10 @@ def test_make_run_demo_passes_intake_jury_decision_and_acceptance(tmp_path):
         order = list(Phase)
         assert [order.index(Phase(p)) for p in seen] == sorted(order.index(Phase(p)) for p in seen)
         types = {m["X-Grantflow-Type"] for m in read_mailbox(tmp_path / ".grantflow" / "mail")}
+        # the simulated jury scored through its links, the awardees accepted through theirs
+        assert one(database, "SELECT count(*) FROM scores") > 0
+        accepted = "SELECT count(*) FROM applications WHERE status = 'accepted'"
+        assert one(database, accepted) > 0
         for kind in (
             "call_announcement",
             "application_receipt",
@@ -158,3 +175,55 @@ def test_make_run_demo_passes_intake_jury_decision_and_acceptance(tmp_path):
             raise
     assert stack.returncode == 0, rest
     assert not any(port_open(p) for p in (temporal, ui, smtp, portal))
+
+
+async def test_support_under_a_demo_clock_waits_for_a_late_review_and_completes(
+    dev_env, settings, sessions, smtp, pdf_executor
+):
+    """Support on real timers in demo time: the final report, submitted before the end and
+    reviewed only after it, keeps the participant's support open until the review lands."""
+    example = load_programme(EXAMPLE)
+    final = next(m for m in example.milestones if m.key == "final")
+    short = example.model_copy(update={"milestones": [final]})
+    now = datetime.now(UTC)
+    programme = demo_programme(short, now, 0.5, uuid.uuid4().hex[:6], lead=timedelta(seconds=1))
+    reference = f"{programme.references}-0001"
+    records = RecordActivities(sessions)
+    await records.register_programme(RegisterProgramme(programme=programme, at=now))
+    form = ApplicationForm.model_validate(application(1))
+    await records.store_application(
+        StoreApplication(
+            programme_id=programme.id, reference=reference, form=form, submitted_at=now
+        )
+    )
+    await records.store_participants(
+        ParticipantsRecord(programme_id=programme.id, references=[reference], at=now)
+    )
+    due = programme.milestone_due(programme.milestones[0])
+    assert programme.support_begins() < due - programme.days(final.opens_days_before) < due
+    async with build_worker(dev_env.client, settings, sessions, pdf_executor):
+        handle = await dev_env.client.start_workflow(
+            ProcessSupportWorkflow.run,
+            SupportInput(programme=programme, reference=reference, organisation="Stadt Balingen"),
+            id=f"support-{programme.id}-{reference}",
+            task_queue=settings.task_queue,
+        )
+        opens = due - programme.days(final.opens_days_before)
+        await asyncio.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.2)
+        await send_update(
+            handle,
+            ProcessSupportWorkflow.submit_report,
+            SubmitReport(milestone="final", progress="Leitbild beschlossen, Netzwerk trägt sich."),
+        )
+        # past the end of support: still open, waiting for the review (not spinning)
+        end = programme.support_ends()
+        await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1)
+        status = await handle.query(ProcessSupportWorkflow.status)
+        assert status.outcome == "active"
+        await send_update(
+            handle,
+            ProcessSupportWorkflow.review_report,
+            ReviewReport(milestone="final", decision="accept"),
+        )
+        outcome = await asyncio.wait_for(handle.result(), timeout=30)
+    assert outcome.outcome == "completed" and outcome.reports_accepted == 1
