@@ -207,13 +207,17 @@ def demo(
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
+    settings = get_settings()
     try:
-        asyncio.run(
-            run_demo(get_settings(), file, minutes, simulate, seed, lead=timedelta(seconds=lead))
-        )
+        asyncio.run(run_demo(settings, file, minutes, simulate, seed, lead=timedelta(seconds=lead)))
     except ValueError as error:
         raise fail(str(error), INVALID) from None
-    except (RuntimeError, TimeoutError) as error:
+    except RuntimeError as error:
+        raise fail(
+            f"Cannot reach Temporal at {settings.temporal_address}; is `grantflow dev` running? "
+            f"({error})"
+        ) from None
+    except TimeoutError as error:
         raise fail(f"The demo stopped: {error}") from None
 
 
