@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-## run: the local stack (Temporal dev server + Web UI, SMTP catcher, worker) until Ctrl-C
+## run: the local stack (Temporal dev server + Web UI, SMTP catcher, worker, portal) and the
+## live demo (the example programme in demo time, simulated people) until Ctrl-C
 run: $(STAMP)
-	$(BIN)/grantflow dev
+	$(BIN)/grantflow dev --demo
 
 ## test: ruff and the whole test suite
 test: $(STAMP)

@@ -1,4 +1,7 @@
-"""The local stack of ``make run``: Temporal dev server + Web UI, SMTP catcher, worker.
+"""The local stack of ``make run``: Temporal dev server + Web UI, SMTP catcher, worker, portal.
+
+The portal runs in this process with the development mailbox and, when no managers are
+configured, a demo manager whose random password is printed once in the banner.
 
 Everything runs in the foreground until Ctrl-C (or SIGTERM), then stops, children included.
 """
@@ -6,18 +9,24 @@ Everything runs in the foreground until Ctrl-C (or SIGTERM), then stops, childre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import uvicorn
 from rich.console import Console
 
 import worker
 from grantflow import db
+from grantflow.demo import Login
 from grantflow.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 from grantflow.temporal import connect
@@ -85,8 +94,66 @@ def _stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
-async def run_stack(settings: Settings, stop: asyncio.Event) -> None:
-    """Start every part, print where it is, wait for ``stop``, then stop every part."""
+class _PortalServer(uvicorn.Server):
+    """uvicorn inside the stack's loop: the stack, not uvicorn, handles Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # uvicorn before 0.29
+        pass
+
+
+def development(settings: Settings) -> tuple[Settings, Login | None]:
+    """The dev stack's settings: the mailbox on and, when no managers are configured, a demo
+    manager with a fresh random password (returned once, to be printed in the banner)."""
+    settings = settings.model_copy(update={"portal_mailbox": True})
+    if settings.portal_managers:
+        return settings, None
+    from argon2 import PasswordHasher
+
+    login = Login(DEV_MANAGER, secrets.token_urlsafe(12))
+    hashed = PasswordHasher().hash(login.password or "")
+    return settings.model_copy(update={"portal_managers": {login.email: hashed}}), login
+
+
+DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
+"""The example programme's manager: the demo's proposal emails reach the one who logs in."""
+
+
+async def _serve_portal(settings: Settings, stack: AsyncExitStack) -> None:
+    from portal.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.portal_host,
+        port=settings.portal_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = _PortalServer(config)
+    task = asyncio.create_task(server.serve())
+
+    async def stop_portal() -> None:
+        server.should_exit = True
+        with contextlib.suppress(SystemExit):
+            await task
+
+    stack.push_async_callback(stop_portal)
+    while not server.started:
+        if task.done():
+            raise RuntimeError(f"The portal did not start; is port {settings.portal_port} in use?")
+        await asyncio.sleep(0.05)
+
+
+async def run_stack(
+    settings: Settings, stop: asyncio.Event, demo: dict[str, Any] | None = None
+) -> None:
+    """Start every part, print where it is, wait for ``stop``, then stop every part.
+
+    ``demo`` (arguments of :func:`grantflow.demo.run_demo`) starts a demo once all is up."""
+    settings, login = development(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.temporal_db.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(db.upgrade, settings.database_url)
@@ -104,14 +171,33 @@ async def run_stack(settings: Settings, stop: asyncio.Event) -> None:
         worker_task = asyncio.create_task(worker.run(settings, worker_stopped))
         stack.push_async_callback(_finish, worker_task, worker_stopped)
 
-        _print_where(settings)
+        await _serve_portal(settings, stack)
+        _print_where(settings, login)
+        if demo is not None:
+            demo_task = asyncio.create_task(_demo(settings, login, demo))
+            stack.push_async_callback(_cancel, demo_task)
         done, _ = await asyncio.wait(
             [worker_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )
         if worker_task in done and worker_task.exception():
             raise worker_task.exception()  # type: ignore[misc]
         console.print("Stopping grantflow …")
-    console.print("[green]✓[/green] stopped: worker, SMTP catcher and Temporal dev server")
+    console.print("[green]✓[/green] stopped: portal, worker, SMTP catcher and Temporal dev server")
+
+
+async def _demo(settings: Settings, login: Login | None, arguments: dict[str, Any]) -> None:
+    from grantflow.demo import run_demo
+
+    try:
+        await run_demo(settings, login=login, **arguments)
+    except Exception:
+        log.exception("the demo stopped")
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _finish(task: asyncio.Task, stop: asyncio.Event) -> None:
@@ -120,11 +206,22 @@ async def _finish(task: asyncio.Task, stop: asyncio.Event) -> None:
         await task
 
 
-def _print_where(settings: Settings) -> None:
+def _print_where(settings: Settings, login: Login | None) -> None:
     host = settings.temporal_address.rpartition(":")[0] or "localhost"
+    portal = settings.portal_base_url.rstrip("/")
+    manager = (
+        f"  Manager login     {login.email} / {login.password} (this run only)\n"
+        if login
+        else "  Manager login     as configured in GRANTFLOW_PORTAL_MANAGERS\n"
+    )
     console.print(
         "\n[bold]grantflow is running[/bold] (Ctrl-C stops everything)\n"
-        f"  Temporal Web UI   http://{host}:{settings.temporal_ui_port}\n"
+        f"  Portal            {portal}/  (listening on {settings.portal_host}:"
+        f"{settings.portal_port})\n"
+        f"  Mailbox           {portal}/mailbox\n"
+        f"  Managers          {portal}/manage\n"
+        + manager
+        + f"  Temporal Web UI   http://{host}:{settings.temporal_ui_port}\n"
         f"  Temporal server   {settings.temporal_address} "
         f"(namespace {settings.temporal_namespace}, history in {settings.temporal_db})\n"
         f"  SMTP catcher      {settings.catcher_host}:{settings.smtp_port} "
@@ -139,7 +236,7 @@ def _print_where(settings: Settings) -> None:
     log.info("stack ready (pid %d)", os.getpid())
 
 
-def main(settings: Settings) -> None:
+def main(settings: Settings, demo: dict[str, Any] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per connection
 
@@ -148,6 +245,6 @@ def main(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_stack(settings, stop)
+        await run_stack(settings, stop, demo)
 
     asyncio.run(serve())

@@ -177,6 +177,25 @@ class ClosingMeeting(Strict):
     invite_days_before: int = Field(default=42, ge=1, description="When invitations go out")
 
 
+MONTH_DAYS = 365.25 / 12
+"""A month of the definition under a demo clock (calendar months need real dates)."""
+
+
+class Clock(Strict):
+    """Demo time (``grantflow demo``): a day of the definition lasts ``seconds_per_day``.
+
+    Every duration the definition gives in days or months (reminders, formal check, acceptance
+    period, grace and opening days, invitations, milestones, the meeting's hours) is scaled;
+    reminders fire their scaled days before the moment instead of at 09:00 of a calendar day.
+    Absent (the default), the programme runs in real time.
+    """
+
+    seconds_per_day: float = Field(gt=0, le=86400)
+    support_start: datetime = Field(
+        description="The moment support starts (timeline.support_start is only a date)"
+    )
+
+
 def _unique(attribute: str) -> Callable[[list[Any]], list[Any]]:
     def check(items: list[Any]) -> list[Any]:
         seen: set[Any] = set()
@@ -229,6 +248,7 @@ class Programme(Strict):
         default_factory=list
     )
     closing_meeting: ClosingMeeting
+    clock: Clock | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:
@@ -256,8 +276,33 @@ class Programme(Strict):
     def support_end(self) -> date:
         return add_months(self.timeline.support_start, self.timeline.support_duration_months)
 
+    def days(self, count: float) -> timedelta:
+        """``count`` days of the definition: real days, or scaled by the demo clock."""
+        if self.clock is None:
+            return timedelta(days=count)
+        return timedelta(seconds=count * self.clock.seconds_per_day)
+
+    def days_before(self, moment: datetime, days: int) -> datetime:
+        """When a reminder ``days`` before ``moment`` fires: 09:00 local time of that day."""
+        if self.clock is not None:
+            return moment - self.days(days)
+        day = moment.astimezone(self.zone).date() - timedelta(days=days)
+        return datetime.combine(day, time(9, 0), self.zone)
+
+    def support_begins(self) -> datetime:
+        """When support starts: 09:00 local time of ``timeline.support_start``."""
+        if self.clock is not None:
+            return self.local(self.clock.support_start)
+        return datetime.combine(self.timeline.support_start, time(9, 0), self.zone)
+
+    def support_ends(self) -> datetime:
+        """When support ends: 00:00 local time of ``support_end``."""
+        return _support_end(self.timeline, self.zone, self.clock)
+
     def milestone_due(self, milestone: Milestone) -> datetime:
         """Due at ``support_start + month``, end of that day is not implied: 00:00 local time."""
+        if self.clock is not None:
+            return self.support_begins() + self.days(milestone.month * MONTH_DAYS)
         day = add_months(self.timeline.support_start, milestone.month)
         return datetime.combine(day, time(0, 0), tzinfo=self.zone)
 
@@ -295,7 +340,7 @@ def cross_field_problems(p: Any) -> list[Problem]:
     timeline = getattr(p, "timeline", None)
     timezone = getattr(p, "timezone", None)
     if timeline is not None and timezone is not None:
-        problems += _timeline_problems(timeline, ZoneInfo(timezone))
+        problems += _timeline_problems(timeline, ZoneInfo(timezone), getattr(p, "clock", None))
     milestones = getattr(p, "milestones", None)
     if timeline is not None and milestones:
         for index, milestone in enumerate(milestones):
@@ -352,15 +397,30 @@ def cross_field_problems(p: Any) -> list[Problem]:
     return problems
 
 
-def _timeline_problems(t: Timeline, zone: ZoneInfo) -> list[Problem]:
-    def at(moment: datetime) -> datetime:
-        return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+def _at(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
-    support_start = datetime.combine(t.support_start, time(0, 0), tzinfo=zone)
-    support_end = datetime.combine(
-        add_months(t.support_start, t.support_duration_months), time(0, 0), tzinfo=zone
-    )
-    review_end = at(t.application_deadline) + timedelta(days=t.formal_check_days)
+
+def _support_end(t: Timeline, zone: ZoneInfo, clock: Clock | None) -> datetime:
+    if clock is not None:
+        span = t.support_duration_months * MONTH_DAYS * clock.seconds_per_day
+        return _at(clock.support_start, zone) + timedelta(seconds=span)
+    end = add_months(t.support_start, t.support_duration_months)
+    return datetime.combine(end, time(0, 0), tzinfo=zone)
+
+
+def _timeline_problems(t: Timeline, zone: ZoneInfo, clock: Clock | None) -> list[Problem]:
+    def at(moment: datetime) -> datetime:
+        return _at(moment, zone)
+
+    if clock is None:
+        support_start = datetime.combine(t.support_start, time(0, 0), tzinfo=zone)
+        review = timedelta(days=t.formal_check_days)
+    else:
+        support_start = at(clock.support_start)
+        review = timedelta(seconds=t.formal_check_days * clock.seconds_per_day)
+    support_end = _support_end(t, zone, clock)
+    review_end = at(t.application_deadline) + review
     order = [
         ("timeline.jury_deadline", at(t.jury_deadline),
          "the formal check window (timeline.formal_check_days)", review_end),

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from grantflow.mailcatcher import read_mailbox
@@ -36,12 +37,14 @@ def wait_for_line(process: subprocess.Popen, needle: str, seconds: float) -> str
 
 
 def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
-    temporal, ui, smtp = free_port(), free_port(), free_port()
+    temporal, ui, smtp, portal = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "GRANTFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}",
         "GRANTFLOW_TEMPORAL_UI_PORT": str(ui),
         "GRANTFLOW_SMTP_PORT": str(smtp),
+        "GRANTFLOW_PORTAL_PORT": str(portal),
+        "GRANTFLOW_PORTAL_BASE_URL": f"http://127.0.0.1:{portal}",
         "GRANTFLOW_TASK_QUEUE": "grantflow-stack-test",
     }
     stack = subprocess.Popen(
@@ -53,7 +56,10 @@ def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
         banner = wait_for_line(stack, "Try ", seconds=90)
         assert f"http://127.0.0.1:{ui}" in banner
         assert f"127.0.0.1:{smtp}" in banner and ".grantflow/mail" in banner
-        assert port_open(ui) and port_open(temporal)
+        assert port_open(ui) and port_open(temporal) and port_open(portal)
+        assert f"http://127.0.0.1:{portal}/mailbox" in banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{portal}/mailbox", timeout=10) as page:
+            assert page.status == 200  # the development mailbox is on in the dev stack
 
         attributes = subprocess.run(
             [str(BIN / "temporal"), "operator", "search-attribute", "list",
@@ -80,4 +86,4 @@ def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
             raise
     assert stack.returncode == 0, rest
     assert "stopped" in rest
-    assert not port_open(temporal) and not port_open(ui) and not port_open(smtp)
+    assert not any(port_open(port) for port in (temporal, ui, smtp, portal))

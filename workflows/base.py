@@ -6,7 +6,7 @@ The programme, support and meeting workflows inherit these steps; each needs onl
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -58,8 +58,7 @@ class ProgrammeSteps:
 
     def at_nine(self, deadline: datetime, days_before: int) -> datetime:
         """Reminders fire at 09:00 local time, ``days_before`` days before the deadline."""
-        day = deadline.astimezone(self.programme.zone).date() - timedelta(days=days_before)
-        return datetime.combine(day, time(9, 0), self.programme.zone)
+        return self.programme.days_before(deadline, days_before)
 
     async def wait_until(self, condition: Any, within: timedelta | None, summary: str) -> bool:
         """Wait for ``condition`` at most ``within`` (None: for as long as it takes); True when

@@ -9,7 +9,7 @@ answered; after the meeting, those who came get a thank-you.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -41,7 +41,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         start, end = self.start(), self.end()
         self.show_details()
         await self.sleep_until(
-            start - timedelta(days=meeting.invite_days_before), self.waiting_for("invitations")
+            start - self.programme.days(meeting.invite_days_before), self.waiting_for("invitations")
         )
         await self.invite()
         self.show_details()
@@ -171,7 +171,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
 
     def end(self) -> datetime:
         hours = float(self.programme.closing_meeting.duration_hours)
-        return self.start() + timedelta(hours=hours)
+        return self.start() + self.programme.days(hours / 24)
 
     def rsvp_until(self) -> datetime:
         """Answers count until the attendance list goes out: 09:00 the day before."""
@@ -194,6 +194,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 "venue": meeting.venue,
                 "start": self.start().isoformat(),
                 "end": self.end().isoformat(),
+                "rsvp_until": self.rsvp_until().isoformat(),
                 "organiser_name": organiser.name,
                 "organiser_email": str(organiser.email),
             },
@@ -237,7 +238,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         r, now, language = self.result(), workflow.now(), self.programme.language
         meeting = self.programme.closing_meeting
         when = self.when(self.start())
-        invitations = self.start() - timedelta(days=meeting.invite_days_before)
+        invitations = self.start() - self.programme.days(meeting.invite_days_before)
         if now >= self.end():
             state = detail(language, "meeting_held", when=when)
         elif now >= self.rsvp_until():

@@ -196,7 +196,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
             eligible = reference not in ineligible
             self.state.entries[reference].status = "eligible" if eligible else "ineligible"
         self.show_details()
-        review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
+        review_end = self.state.deadline + self.programme.days(
+            self.programme.timeline.formal_check_days
+        )
         await self.sleep_until(review_end, self.waiting_for("formal_check"))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_ineligibility_notices()
@@ -360,7 +362,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
         )
         for milestone in sorted(p.milestones, key=lambda m: m.month):
             if milestone.report:
-                when = p.milestone_due(milestone) + timedelta(days=milestone.grace_days)
+                when = p.milestone_due(milestone) + p.days(milestone.grace_days)
                 await self.sleep_until(when, self.waiting_for("digest", title=milestone.title))
                 await self.send_digest(milestone)
         outcomes = [
@@ -641,7 +643,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
             )
         days = self.programme.timeline.formal_check_days
         jury = self.programme.local(self.programme.timeline.jury_deadline)
-        if new + timedelta(days=days) >= jury:
+        if new + self.programme.days(days) >= jury:
             raise ValueError(
                 self.say("extend_after_jury", new=self.when(new), jury=self.when(jury), days=days)
             )
@@ -674,7 +676,9 @@ class ProgrammeWorkflow(ProgrammeSteps):
     @set_eligibility.validator
     def validate_eligibility(self, request: SetEligibility) -> None:
         self.refuse_while_moving()
-        review_end = self.state.deadline + timedelta(days=self.programme.timeline.formal_check_days)
+        review_end = self.state.deadline + self.programme.days(
+            self.programme.timeline.formal_check_days
+        )
         if self.state.phase != Phase.FORMAL_CHECK or workflow.now() >= review_end:
             raise ValueError(self.say("not_in_review", when=self.when(review_end)))
         if self.entry(request.reference).status not in ("eligible", "ineligible"):
@@ -1010,9 +1014,13 @@ class ProgrammeWorkflow(ProgrammeSteps):
     async def offer(self, reference: str, moved_up: bool) -> None:
         """An award letter with its own acceptance period."""
         entry = self.state.entries[reference]
-        local_today = workflow.now().astimezone(self.programme.zone).date()
-        last_day = local_today + timedelta(days=self.programme.timeline.acceptance_period_days)
-        entry.offer_deadline = datetime.combine(last_day, time(23, 59, 59), self.programme.zone)
+        period = self.programme.timeline.acceptance_period_days
+        if self.programme.clock is not None:
+            entry.offer_deadline = workflow.now() + self.programme.days(period)
+        else:
+            local_today = workflow.now().astimezone(self.programme.zone).date()
+            last_day = local_today + timedelta(days=period)
+            entry.offer_deadline = datetime.combine(last_day, time(23, 59, 59), self.programme.zone)
         entry.status, entry.moved_up = "offered", moved_up
         await self.record(
             "record_status",
@@ -1268,7 +1276,7 @@ class ProgrammeWorkflow(ProgrammeSteps):
                 label, when = "deadline", self.state.deadline
             case Phase.FORMAL_CHECK:
                 label = "formal_check"
-                when = self.state.deadline + timedelta(days=t.formal_check_days)
+                when = self.state.deadline + p.days(t.formal_check_days)
             case Phase.JURY:
                 label, when = "jury", self.jury_deadline()
             case Phase.ACCEPTANCE:

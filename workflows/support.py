@@ -9,7 +9,7 @@ managers terminate it. An overdue report never holds up the next milestone.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -314,7 +314,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         if milestone.status == "submitted":
             raise ValueError(self.say("report_in_review", milestone=milestone.key))
         definition = next(m for m in self.programme.milestones if m.key == milestone.key)
-        opens = milestone.due - timedelta(days=definition.opens_days_before)
+        opens = milestone.due - self.programme.days(definition.opens_days_before)
         if workflow.now() < opens:
             raise ValueError(
                 self.say("report_not_open", milestone=definition.title, when=self.when(opens))
@@ -498,12 +498,10 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         )
 
     def support_start(self) -> datetime:
-        return datetime.combine(
-            self.programme.timeline.support_start, time(9, 0), self.programme.zone
-        )
+        return self.programme.support_begins()
 
     def support_end(self) -> datetime:
-        return datetime.combine(self.programme.support_end, time(0, 0), self.programme.zone)
+        return self.programme.support_ends()
 
     def milestone(self, key: str) -> MilestoneState:
         for milestone in self.state.milestones:

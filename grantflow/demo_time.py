@@ -1,0 +1,94 @@
+"""Demo time: a programme definition moved into the next few minutes (``grantflow demo``).
+
+Every moment of the timeline is moved into ``[start, start + minutes]`` keeping order and
+proportions; the durations the definition gives in days and months (reminders, formal check,
+acceptance period, grace, invitations, milestones) follow through the definition's ``clock``
+(``models.programme.Clock``): a definition day lasts as many seconds as the mapping gives it.
+The workflows then run on real timers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from models.programme import Clock, Programme
+
+LEAD = timedelta(seconds=30)
+"""Default time between starting the demo and the call's publication."""
+
+
+def span(programme: Programme) -> tuple[datetime, datetime]:
+    """First and last moment of the programme: publication and the end of the closing meeting."""
+    t = programme.timeline
+    start = programme.local(t.publication)
+    hours = float(programme.closing_meeting.duration_hours)
+    return start, programme.local(t.closing_meeting) + programme.days(hours / 24)
+
+
+def demo_programme(
+    programme: Programme,
+    now: datetime,
+    minutes: float,
+    suffix: str,
+    lead: timedelta = LEAD,
+) -> Programme:
+    """``programme`` mapped onto ``[now + lead, now + minutes]``, under the id
+    ``<id>-demo-<suffix>``; validated again like any definition."""
+    window = timedelta(minutes=minutes) - lead
+    if window <= timedelta(0):
+        raise ValueError(f"--minutes: {minutes} leaves no time after the lead of {lead}")
+    first, last = span(programme)
+    scale = window / (last - first)
+    zone = programme.zone
+
+    def moved(moment: datetime) -> datetime:
+        return (now + lead + (programme.local(moment) - first) * scale).astimezone(zone)
+
+    t = programme.timeline
+    support_start = moved(datetime.combine(t.support_start, time(9, 0), zone))
+    timeline = t.model_dump() | {
+        "publication": moved(t.publication),
+        "application_deadline": moved(t.application_deadline),
+        "jury_deadline": moved(t.jury_deadline),
+        "support_start": support_start.date(),
+        "closing_meeting": moved(t.closing_meeting),
+    }
+    clock = Clock(seconds_per_day=86400 * scale, support_start=support_start)
+    data = programme.model_dump() | {
+        "id": f"{programme.id[: 60 - 6 - len(suffix)]}-demo-{suffix}",
+        "reference_prefix": programme.references,
+        "timeline": timeline,
+        "clock": clock.model_dump(),
+    }
+    return Programme.model_validate(data)
+
+
+def schedule(programme: Programme) -> list[tuple[datetime, str]]:
+    """What happens when, in wall-clock time, in order."""
+    p, t = programme, programme.timeline
+    deadline = p.local(t.application_deadline)
+    jury = p.local(t.jury_deadline)
+    events = [
+        (p.local(t.publication), "call published / Ausschreibung veröffentlicht"),
+        *(
+            (p.days_before(deadline, d), f"deadline reminder ({d} days) / Fristerinnerung")
+            for d in t_days(p.reminders.application_deadline_days_before)
+        ),
+        (deadline, "application deadline / Bewerbungsfrist"),
+        (deadline + p.days(t.formal_check_days), "jury starts / Jury beginnt"),
+        (jury, "jury deadline, then the managers decide / Jury-Frist, dann Entscheidung"),
+        (p.support_begins(), "support starts (after acceptance) / Beginn der Begleitung"),
+        *((p.milestone_due(m), f"milestone {m.key}") for m in p.milestones),
+        (p.support_ends(), "end of support / Ende der Begleitung"),
+        (
+            p.local(t.closing_meeting) - p.days(p.closing_meeting.invite_days_before),
+            "meeting invitations / Einladungen",
+        ),
+        (p.local(t.closing_meeting), "network meeting / Netzwerktreffen"),
+    ]
+    return sorted(events, key=lambda event: event[0])
+
+
+def t_days(days: list[int]) -> list[int]:
+    """Reminder days, earliest reminder first."""
+    return sorted(days, reverse=True)
