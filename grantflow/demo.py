@@ -85,7 +85,7 @@ def _print_demo(settings: Settings, programme: Programme, login: Login) -> None:
         f"  Mailbox           {portal}/mailbox",
         f"  Managers          {portal}/manage  login {login.email}  password {password}",
         f"  Temporal Web UI   {ui}/workflows?query={query}",
-        "  Schedule:",
+        f"  Schedule: (times in {programme.timezone})",
     ]
     for moment, what in schedule(programme):
         lines.append(f"    {moment.strftime('%H:%M:%S')}  {escape(what)}")

@@ -44,7 +44,13 @@ from portal.auth import (
     signed_in,
     write_session,
 )
-from portal.manager_text import TEXT, deadline_words, phase_words, requested_language
+from portal.manager_text import (
+    TEXT,
+    count_words,
+    deadline_words,
+    phase_words,
+    requested_language,
+)
 from portal.pages import client_of, page, sessions_of, settings_of
 
 MAX_DEFINITION_BYTES = 1_000_000
@@ -102,6 +108,7 @@ def render(
             "csrf_field": CSRF_FIELD,
             "phase_words": phase_words,
             "deadline_words": deadline_words,
+            "count_words": count_words,
             **context,
         },
         language=language,

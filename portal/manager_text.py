@@ -299,6 +299,29 @@ def phase_words(phase: str, language: str) -> str:
     return PHASES_EN[known] if language == "en" else PHASE_WORDS[known]
 
 
+COUNTS = {
+    "de": {
+        "received": "eingegangen", "submitted": "eingereicht", "withdrawn": "zurückgezogen",
+        "eligible": "förderfähig", "ineligible": "nicht förderfähig", "selected": "ausgewählt",
+        "waitlist": "Nachrückliste", "rejected": "abgelehnt", "offered": "Zusage offen",
+        "accepted": "angenommen", "declined": "abgelehnt (Absage)", "lapsed": "Frist verstrichen",
+        "scores": "Bewertungen", "conflicts": "Befangenheiten",
+    },
+    "en": {
+        "received": "received", "submitted": "submitted", "withdrawn": "withdrawn",
+        "eligible": "eligible", "ineligible": "ineligible", "selected": "selected",
+        "waitlist": "waiting list", "rejected": "rejected", "offered": "offer open",
+        "accepted": "accepted", "declined": "declined", "lapsed": "lapsed",
+        "scores": "scores", "conflicts": "conflicts of interest",
+    },
+}  # fmt: skip
+"""The workflow's counts (``ProgrammeStatus.counts``) in words."""
+
+
+def count_words(key: str, language: str) -> str:
+    return COUNTS["en" if language == "en" else "de"].get(key, key)
+
+
 def deadline_words(label: str | None, language: str) -> str:
     if not label:
         return ""

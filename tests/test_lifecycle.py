@@ -268,8 +268,8 @@ async def test_programme_from_publication_to_close_out(
 async def test_support_ended_in_temporal_counts_as_terminated(
     own_time_skipping_env, settings, sessions, smtp, pdf_executor
 ):
-    """An operator ends one participant's workflow in Temporal: the others go on and
-    the programme still closes, with that participant counted as terminated."""
+    """An operator ends one participant's workflow and the meeting's in Temporal: the others
+    go on and the programme still closes, that participant counted as terminated."""
     env = own_time_skipping_env
     programme = programme_at(await env.get_current_time())
     programme = programme.model_copy(update={"id": "operator-terminates"})
@@ -286,6 +286,7 @@ async def test_support_ended_in_temporal_counts_as_terminated(
         # Cancelled, as `temporal workflow cancel` does: the time-skipping server does not
         # tell a parent of a terminated child; either way the parent gets a ChildWorkflowError.
         await env.client.get_workflow_handle(f"support-{programme.id}-{goes}").cancel()
+        await env.client.get_workflow_handle(f"meeting-{programme.id}").cancel()
         result = await handle.result()
     outcomes = {o.reference: o.outcome for o in result.support}
     assert outcomes == {stays: "completed", goes: "terminated"}
@@ -295,6 +296,9 @@ async def test_support_ended_in_temporal_counts_as_terminated(
                 AuditEntry.action == "participation_terminated", AuditEntry.subject == goes
             )
         )
+        meeting_ended = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "meeting_ended_from_outside")
+        )
         phases = [
             e.details["to"]
             for e in await session.scalars(
@@ -302,5 +306,6 @@ async def test_support_ended_in_temporal_counts_as_terminated(
             )
         ]
     assert ended is not None and ended.actor == "operator"
+    assert meeting_ended is not None and result.meeting.attending == 0
     assert phases[-1] == "CLOSED"
     assert mail_by_type(settings.mail_dir)["final_report"]

@@ -281,7 +281,7 @@ async def test_managers_steer_a_call_through_the_portal(
 
         dashboard = await until(dashboard_lists_it)
         row = dashboard.text.split(f'id="programme-{programme_id}"')[1].split("</tr>")[0]
-        assert "Bewerbungsphase" in row and "(OPEN)" in row and "received: 3" in row
+        assert "Bewerbungsphase" in row and "(OPEN)" in row and "eingegangen: 3" in row
         assert "Bewerbungsfrist" in row
 
         # The workflow's refusal is shown in its words; nothing changes.
@@ -530,7 +530,8 @@ async def test_pages_fall_back_to_the_database_without_temporal(settings, sessio
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             csrf = await signed_in_portal(http)
             dashboard = await http.get("/manage")
-            assert TEXT["de"]["unreachable"] in dashboard.text and "received: 1" in dashboard.text
+            assert TEXT["de"]["unreachable"] in dashboard.text
+            assert "eingegangen: 1" in dashboard.text
             page = await http.get(f"/manage/programmes/{programme.id}")
             assert page.status_code == 200 and "INT2020-0001" in page.text
             assert "Stadt Balingen" in page.text

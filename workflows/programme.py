@@ -346,9 +346,10 @@ class ProgrammeWorkflow(ProgrammeSteps):
             )
             for r in participants
         ]
+        invitees = self.invitees(participants, briefs)
         meeting = await workflow.start_child_workflow(
             NetworkMeetingWorkflow.run,
-            MeetingInput(programme=p, invitees=self.invitees(participants, briefs)),
+            MeetingInput(programme=p, invitees=invitees),
             id=f"meeting-{p.id}",
             static_summary=detail(p.language, "meeting_summary", programme=p.id),
             static_details=detail(
@@ -369,7 +370,29 @@ class ProgrammeWorkflow(ProgrammeSteps):
             await self.outcome_of(c, r) for c, r in zip(children, participants, strict=True)
         ]
         await self.enter(Phase.MEETING)
-        return outcomes, await meeting
+        return outcomes, await self.meeting_outcome(meeting, len(invitees))
+
+    async def meeting_outcome(self, meeting: Any, invited: int) -> MeetingResult:
+        """The meeting's figures. A meeting workflow ended from outside (an operator) leaves
+        no attendance figures; that is audited and the programme still closes."""
+        try:
+            return await meeting
+        except ChildWorkflowError:
+            if not workflow.patched("meeting-ended-from-outside"):
+                raise
+        workflow.logger.warning("meeting workflow ended from outside")
+        await self.record(
+            "audit",
+            AuditRecord(
+                programme_id=self.programme.id,
+                action="meeting_ended_from_outside",
+                at=workflow.now(),
+                actor="operator",
+            ),
+        )
+        return MeetingResult(
+            invited=invited, attending=0, declined=0, unanswered=invited, persons=0
+        )
 
     async def outcome_of(self, child: Any, reference: str) -> SupportOutcome:
         """A participant's outcome. Support ended from outside (an operator terminated or
