@@ -402,14 +402,23 @@ class Rehearsal:
         return await self.handle.query(ProgrammeWorkflow.status)
 
     async def settled(self) -> Any:
-        """The programme's status once it is idle and the record shows what it shows."""
+        """The programme's status once it has been idle for half a second: no activity or
+        workflow task pending, every selected application offered, the record caught up."""
+        quiet = 0
         for _ in range(2400):
+            status = await self.status()
+            if status.phase != Phase.ACCEPTANCE:
+                return status
             raw = (await self.handle.describe()).raw_description
-            if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-                status = await self.status()
-                offered = status.counts.get("offered", 0)
-                if status.phase != Phase.ACCEPTANCE or len(await self.offers()) == offered:
+            idle = not raw.pending_activities and not raw.HasField("pending_workflow_task")
+            offered = status.counts.get("offered", 0)
+            complete = status.counts.get("selected", 0) == 0
+            if idle and complete and len(await self.offers()) == offered:
+                quiet += 1
+                if quiet == 10:
                     return status
+            else:
+                quiet = 0
             await asyncio.sleep(0.05)
         raise RuntimeError("the rehearsal got stuck; see the Temporal history")
 
