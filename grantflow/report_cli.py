@@ -85,8 +85,11 @@ async def write_digest(
     finally:
         renderer.close()
     target = output or Path(f"progress-digest-{programme.id}-{milestone.key}.pdf")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(pdf)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(pdf)
+    except OSError as error:
+        raise NoDigest(f"--output: cannot write {target}: {error.strerror}") from None
     return target, {"milestone": milestone.key, **context["totals"]}
 
 

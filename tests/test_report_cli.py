@@ -106,6 +106,11 @@ async def test_report_writes_the_digest_of_the_latest_due_milestone(settings, se
     assert chosen.returncode == 0, chosen.stderr
     assert (tmp_path / "out" / "d.pdf").read_bytes()[:5] == b"%PDF-"
 
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    unwritable = cli(settings, tmp_path, programme.id, "-o", "blocked/d.pdf")
+    assert unwritable.returncode == 1 and "--output: cannot write" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
+
 
 async def test_report_refusals_name_the_problem(settings, sessions, tmp_path):
     now = datetime.now(UTC)
