@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## messages: bring the text catalogues (grantflow/locale/*/LC_MESSAGES/grantflow.po) in line
+## with the words in the code and templates; then translate what is new in both languages
+messages: $(STAMP)
+	$(BIN)/python -m grantflow.i18n
 
 clean:
 	rm -rf .grantflow test-artifacts

@@ -1,0 +1,65 @@
+"""The text catalogue: complete in both languages, in step with the source, read by Jinja2."""
+
+from __future__ import annotations
+
+import pytest
+from babel.messages.pofile import read_po
+from jinja2 import DictLoader, Environment
+
+from grantflow import i18n
+
+
+def catalogue(language: str):
+    with i18n.catalogue_path(language).open("rb") as handle:
+        return read_po(handle, locale=language, domain=i18n.DOMAIN)
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_message_is_translated(language):
+    untranslated = [
+        message.id
+        for message in catalogue(language)
+        if message.id and (message.fuzzy or not all(_strings(message)))
+    ]
+    assert untranslated == [], f"{language}: translate these in {i18n.catalogue_path(language)}"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_placeholders_match_the_source(language):
+    problems = [
+        (message.id, [str(error) for error in errors])
+        for message, errors in catalogue(language).check()
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_catalogue_is_in_step_with_the_source(language):
+    """Run ``make messages`` after adding or changing a word in the code or a template."""
+    source = {message.id for message in i18n.extract() if message.id}
+    translated = {message.id for message in catalogue(language) if message.id}
+    assert sorted(map(str, source - translated)) == [], "missing from the catalogue"
+    assert sorted(map(str, translated - source)) == [], "no longer in the source"
+
+
+def test_functions_translate_and_fill_placeholders():
+    message = "The call is not published yet; applications are possible from %(when)s."
+    assert i18n.t("en", message, when="1 May") == (
+        "The call is not published yet; applications are possible from 1 May."
+    )
+    assert i18n.t("xx", message, when="1") == i18n.t(i18n.DEFAULT_LANGUAGE, message, when="1")
+
+
+def test_templates_translate_in_the_language_of_their_context():
+    environment = i18n.install(
+        Environment(loader=DictLoader({"page": "{% trans n=count %}{{ n }} application"
+                                                "{% pluralize %}{{ n }} applications"
+                                                "{% endtrans %}"}))
+    )  # fmt: skip
+    page = environment.get_template("page")
+    assert page.render(language="en", count=1) == "1 application"
+    assert page.render(language="en", count=3) == "3 applications"
+
+
+def _strings(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple | list) else [message.string]
