@@ -66,7 +66,7 @@ class RenderedEmail:
 
 
 class EmailRenderer:
-    """``templates/email/<language>/<type>.{subject,txt,html}`` → subject, text, HTML.
+    """``templates/email/<type>.{subject,txt,html}`` in a language → subject, text, HTML.
 
     Templates call ``link(purpose)`` for a signed portal link (:mod:`grantflow.links`); the
     signer comes from the worker's settings, or the process-wide ones when none is given.
@@ -78,9 +78,13 @@ class EmailRenderer:
         self.environment.globals["link"] = signer.email_link()
 
     def render(self, message_type: str, language: str, context: dict[str, Any]) -> RenderedEmail:
+        context = {**context, "language": language}
+
         def part(suffix: str) -> str:
-            name = f"{language}/{message_type}.{suffix}"
-            return self.environment.get_template(name).render(context)
+            # One template for all languages, its words from the catalogue; a message type
+            # not yet moved there still has a template per language.
+            names = [f"{message_type}.{suffix}", f"{language}/{message_type}.{suffix}"]
+            return self.environment.select_template(names).render(context)
 
         try:
             subject = re.sub(r"\s+", " ", part("subject")).strip()

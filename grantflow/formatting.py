@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from grantflow import i18n
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 MONTHS = {
@@ -91,7 +93,8 @@ def format_money(
 
 
 def template_environment(subfolder: str) -> Environment:
-    """A Jinja2 environment over ``templates/<subfolder>``: autoescaped HTML, strict variables."""
+    """A Jinja2 environment over ``templates/<subfolder>``: autoescaped HTML, strict variables,
+    and the text catalogue (``{% trans %}``, ``_()``) in the render context's ``language``."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES / subfolder),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -106,4 +109,4 @@ def template_environment(subfolder: str) -> Environment:
         money=format_money,
         applicant_type=format_applicant_type,
     )
-    return environment
+    return i18n.install(environment)
