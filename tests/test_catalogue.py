@@ -43,11 +43,15 @@ def test_catalogue_is_in_step_with_the_source(language):
 
 
 def test_functions_translate_and_fill_placeholders():
-    message = "The call is not published yet; applications are possible from %(when)s."
-    assert i18n.t("en", message, when="1 May") == (
-        "The call is not published yet; applications are possible from 1 May."
+    message = "The application deadline passed on %(when)s."
+    assert i18n.t("de", message, when="06.03.2020") == (
+        "Die Bewerbungsfrist ist am 06.03.2020 abgelaufen."
+    )
+    assert i18n.t("en", message, when="6 March 2020") == (
+        "The application deadline passed on 6 March 2020."
     )
     assert i18n.t("xx", message, when="1") == i18n.t(i18n.DEFAULT_LANGUAGE, message, when="1")
+    assert [i18n.tn("de", "day", "days", n) for n in (1, 3)] == ["Tag", "Tagen"]
 
 
 def test_templates_translate_in_the_language_of_their_context():
@@ -59,6 +63,8 @@ def test_templates_translate_in_the_language_of_their_context():
     page = environment.get_template("page")
     assert page.render(language="en", count=1) == "1 application"
     assert page.render(language="en", count=3) == "3 applications"
+    days = i18n.install(Environment(loader=DictLoader({"d": "{{ _('day') }}"}))).get_template("d")
+    assert (days.render(language="de"), days.render(language="en")) == ("Tag", "day")
 
 
 def _strings(message) -> list[str]:
