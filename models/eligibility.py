@@ -5,32 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from grantflow.formatting import format_applicant_type, format_money
+from grantflow.i18n import N_, t
 from models.application import ApplicationForm
 from models.programme import PUBLIC_APPLICANT_TYPES, Programme
 
-REASONS: dict[str, dict[str, str]] = {
-    "applicant_type": {
-        "de": "Antragsteller der Art „{type}“ sind in diesem Programm nicht antragsberechtigt.",
-        "en": "Applicants of the type '{type}' are not eligible in this programme.",
-    },
-    "amount_cap": {
-        "de": "Der beantragte Betrag von {amount} übersteigt die Höchstförderung von {cap}.",
-        "en": "The requested amount of {amount} exceeds the maximum of {cap}.",
-    },
-    "council_resolution": {
-        "de": "Für öffentliche Antragsteller ist ein Beschluss des Gemeinderats bzw. Kreistags "
-        "erforderlich; er liegt nicht vor.",
-        "en": "Public applicants need a resolution of their council; none was declared.",
-    },
-    "required_field": {
-        "de": "Die Angabe „{field}“ fehlt.",
-        "en": "The field '{field}' is missing.",
-    },
-    "required_attachment": {
-        "de": "Die erforderliche Anlage „{kind}“ fehlt.",
-        "en": "The required attachment '{kind}' is missing.",
-    },
+REASONS: dict[str, str] = {
+    "applicant_type": N_("Applicants of the type '%(type)s' are not eligible in this programme."),
+    "amount_cap": N_("The requested amount of %(amount)s exceeds the maximum of %(cap)s."),
+    "council_resolution": N_(
+        "Public applicants need a resolution of their council; none was declared."
+    ),
+    "required_field": N_("The field '%(field)s' is missing."),
+    "required_attachment": N_("The required attachment '%(kind)s' is missing."),
 }
+"""Why an application is formally ineligible (English source; see grantflow.i18n)."""
 
 
 def _value(form: ApplicationForm, path: str) -> Any:
@@ -46,7 +34,7 @@ def formal_check(programme: Programme, form: ApplicationForm) -> list[str]:
     reasons: list[str] = []
 
     def reason(code: str, **values: Any) -> None:
-        reasons.append(REASONS[code][language].format(**values))
+        reasons.append(t(language, REASONS[code], **values))
 
     applicant_type = form.applicant.type
     if applicant_type not in programme.eligible_applicant_types:
