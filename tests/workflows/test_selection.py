@@ -3,6 +3,8 @@ budget fitting, waitlist order, jury and moderator assignment. No Temporal, no d
 
 from __future__ import annotations
 
+import copy
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,14 @@ from workflows.selection import (
 PROGRAMMES = Path(__file__).resolve().parents[2] / "programmes"
 
 
+@functools.cache
+def example(name: str) -> dict[str, Any]:
+    return yaml.safe_load((PROGRAMMES / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
 def programme(name: str, **changes: Any) -> Programme:
     """An example definition with top-level changes; ``funding`` changes are merged."""
-    data = yaml.safe_load((PROGRAMMES / f"{name}.yaml").read_text(encoding="utf-8"))
+    data = copy.deepcopy(example(name))
     funding = changes.pop("funding", {})
     data["funding"] = {**data["funding"], **funding}
     return Programme.model_validate({**data, **changes})
