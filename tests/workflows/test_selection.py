@@ -244,7 +244,7 @@ def test_a_partial_budget_stops_process_support_at_the_budget_not_the_seats():
     assert waitlist == refs("CDE")
 
 
-def test_a_partial_grant_budget_allows_budget_over_cap_awards_even_for_small_requests():
+def test_grant_awards_stop_at_budget_over_cap_even_when_smaller_requests_would_fit():
     # the spec: awards never exceed total_budget / max_per_participant (40,000 / 15,000 → 2),
     # although five requests of 5,000 would fit the money
     p = grant(funding={"total_budget": 40000, "allow_partial": True})
