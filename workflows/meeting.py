@@ -15,6 +15,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
     from models.meeting import Invitee, MeetingInput, MeetingResult, Rsvp
     from models.messages import Attachment, CalendarEvent, Recipient
     from models.records import RsvpRecord
@@ -141,7 +142,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         self.answers[answer.invitee] = answer
         invitee = self.invitees[answer.invitee]
         await self.record(
-            "record_rsvp",
+            RecordActivities.record_rsvp,
             RsvpRecord(
                 programme_id=self.programme.id,
                 invitee=invitee,

@@ -16,6 +16,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
     from grantflow.formatting import format_money
     from models.messages import Attachment, Recipient
     from models.records import (
@@ -266,7 +267,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             **context,
         )
         await self.record(
-            "record_participation",
+            RecordActivities.record_participation,
             ParticipationRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -284,7 +285,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         milestone.status = "submitted"
         self.changed = True
         await self.record(
-            "record_report",
+            RecordActivities.record_report,
             ReportRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -335,7 +336,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             context["new_due"] = milestone.due.isoformat()
         self.changed = True
         await self.record(
-            "record_report",
+            RecordActivities.record_report,
             ReportRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -371,7 +372,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         """Book support against the cap; returns the running total."""
         self.state.used += entry.amount
         await self.record(
-            "record_support_entry",
+            RecordActivities.record_support_entry,
             SupportEntryRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -450,7 +451,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         self.state.outcome, self.state.reason = outcome, request.reason
         self.changed = True
         await self.record(
-            "record_participation",
+            RecordActivities.record_participation,
             ParticipationRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -472,7 +473,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             **self.support_context(),
         )
         await self.record(
-            "audit",
+            RecordActivities.audit,
             AuditRecord(
                 programme_id=self.programme.id,
                 action=f"support_{outcome}",
