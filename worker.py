@@ -21,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
+from activities.reads import ReadActivities
 from activities.records import RecordActivities
 from grantflow import db
 from grantflow.links import LinkSigner
@@ -54,8 +55,8 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
         sender=settings.smtp_sender,
         batch_size=settings.smtp_batch_size,
     )
-    records = RecordActivities(sessions)
-    return [documents.render_document, notifications.send_emails, *records.all()]
+    records, reads = RecordActivities(sessions), ReadActivities(sessions)
+    return [documents.render_document, notifications.send_emails, *records.all(), *reads.all()]
 
 
 SANDBOX = SandboxedWorkflowRunner(

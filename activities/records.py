@@ -39,8 +39,6 @@ from models.orm import Programme as ProgrammeRow
 from models.records import (
     AssignmentRecord,
     AuditRecord,
-    Brief,
-    BriefsRequest,
     ConflictRecord,
     DecisionRecord,
     EligibilityOverride,
@@ -395,22 +393,6 @@ class RecordActivities:
                 ),
             )
 
-    @activity.defn(name="application_briefs")
-    async def application_briefs(self, request: BriefsRequest) -> list[Brief]:
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Application.reference, Application.title, Organisation.name)
-                    .join(Organisation, Application.organisation_id == Organisation.id)
-                    .where(
-                        Application.programme_id == request.programme_id,
-                        Application.reference.in_(request.references),
-                    )
-                )
-            ).all()
-        by_reference = {r: Brief(reference=r, title=t, organisation=o) for r, t, o in rows}
-        return [by_reference[r] for r in request.references if r in by_reference]
-
     # --- decision ----------------------------------------------------------------------------
 
     @activity.defn(name="store_decisions")
@@ -576,43 +558,6 @@ class RecordActivities:
                 ),
             )
 
-    @activity.defn(name="progress_rows")
-    async def progress_rows(self, request: ProgressRequest) -> list[dict[str, Any]]:
-        """Per participant: the milestone's report status and the budget used (for digests)."""
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Application.reference, Organisation.name, Participant)
-                    .join(Participant, Participant.application_id == Application.id)
-                    .join(Organisation, Application.organisation_id == Organisation.id)
-                    .where(Application.programme_id == request.programme_id)
-                    .order_by(Application.reference)
-                )
-            ).all()
-            result = []
-            for reference, organisation, participant in rows:
-                report = await session.scalar(
-                    select(MilestoneReport).where(
-                        MilestoneReport.participant_id == participant.id,
-                        MilestoneReport.milestone_key == request.milestone,
-                    )
-                )
-                if participant.status in ("withdrawn", "terminated"):
-                    status = "ended"
-                elif report is None or report.status in ("upcoming", "due"):
-                    status = "overdue"
-                else:
-                    status = report.status
-                result.append(
-                    {
-                        "reference": reference,
-                        "organisation": organisation,
-                        "status": status,
-                        "budget_used": str(participant.budget_used),
-                    }
-                )
-        return result
-
     @activity.defn(name="record_rsvp")
     async def record_rsvp(self, record: RsvpRecord) -> None:
         invitee = record.invitee
@@ -649,6 +594,12 @@ class RecordActivities:
                 ),
             )
 
+    async def progress_rows(self, request: ProgressRequest) -> list[dict[str, Any]]:
+        """For ``grantflow/report_cli.py``; the activity is ``ReadActivities.progress_rows``."""
+        from activities.reads import ReadActivities
+
+        return await ReadActivities(self.sessions).progress_rows(request)
+
     def all(self) -> Sequence[Any]:
         """Every activity of this class, for the worker."""
         return [
@@ -662,14 +613,12 @@ class RecordActivities:
             self.record_assignments,
             self.record_conflict,
             self.store_score,
-            self.application_briefs,
             self.store_decisions,
             self.store_participants,
             self.assign_moderators,
             self.record_participation,
             self.record_report,
             self.record_support_entry,
-            self.progress_rows,
             self.record_rsvp,
         ]
 

@@ -3,11 +3,76 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 Language = Literal["de", "en"]
+
+
+class MessageType(StrEnum):
+    """Every email grantflow sends: ``templates/email/{de,en}/<type>.*``, listed with its
+    context in docs/messages.md. Values are the strings on the wire."""
+
+    # the call (ProgrammeWorkflow)
+    CALL_ANNOUNCEMENT = "call_announcement"
+    DEADLINE_REMINDER = "deadline_reminder"
+    DEADLINE_EXTENDED = "deadline_extended"
+    APPLICATION_RECEIPT = "application_receipt"
+    APPLICATION_WITHDRAWN = "application_withdrawn"
+    INELIGIBILITY_NOTICE = "ineligibility_notice"
+    JURY_INVITATION = "jury_invitation"
+    JURY_ASSIGNMENT_ADDED = "jury_assignment_added"
+    JURY_REMINDER = "jury_reminder"
+    SELECTION_PROPOSAL = "selection_proposal"
+    AWARD_LETTER = "award_letter"
+    REJECTION_LETTER = "rejection_letter"
+    WAITLIST_NOTICE = "waitlist_notice"
+    AWARD_CONFIRMATION = "award_confirmation"
+    WAITLIST_CLOSED = "waitlist_closed"
+    PARTICIPANTS_FINAL = "participants_final"
+    # process support (ProcessSupportWorkflow)
+    SUPPORT_KICKOFF = "support_kickoff"
+    MILESTONE_NOTICE = "milestone_notice"
+    REPORT_DUE_REMINDER = "report_due_reminder"
+    REPORT_OVERDUE_REMINDER = "report_overdue_reminder"
+    REPORT_ESCALATION = "report_escalation"
+    REPORT_RECEIVED = "report_received"
+    REPORT_ACCEPTED = "report_accepted"
+    REPORT_REVISION_REQUESTED = "report_revision_requested"
+    BUDGET_WARNING = "budget_warning"
+    SUPPORT_ENDED = "support_ended"
+    PARTICIPATION_CERTIFICATE = "participation_certificate"
+    PROGRESS_DIGEST = "progress_digest"
+    # the closing network meeting (NetworkMeetingWorkflow)
+    MEETING_INVITATION = "meeting_invitation"
+    MEETING_REMINDER = "meeting_reminder"
+    MEETING_ATTENDANCE_LIST = "meeting_attendance_list"
+    MEETING_THANKS = "meeting_thanks"
+    # close-out, and the operators' delivery check
+    FINAL_REPORT = "final_report"
+    DELIVERY_CHECK = "delivery_check"
+
+
+class DocumentKind(StrEnum):
+    """Every PDF grantflow renders: ``templates/documents/<kind>.html``, listed in
+    docs/messages.md. Values are the strings on the wire."""
+
+    CALL = "call"
+    APPLICATION_COPY = "application_copy"
+    JURY_DOSSIER = "jury_dossier"
+    RANKING = "ranking"
+    INELIGIBILITY_NOTICE = "ineligibility_notice"
+    AWARD_LETTER = "award_letter"
+    REJECTION_LETTER = "rejection_letter"
+    WAITLIST_NOTICE = "waitlist_notice"
+    SUPPORT_PLAN = "support_plan"
+    PARTICIPATION_CERTIFICATE = "participation_certificate"
+    PROGRESS_DIGEST = "progress_digest"
+    ATTENDANCE_LIST = "attendance_list"
+    FINAL_REPORT = "final_report"
+    DELIVERY_CHECK = "delivery_check"
 
 
 class Address(BaseModel):

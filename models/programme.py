@@ -71,6 +71,28 @@ class Funding(Strict):
     total_budget: Amount
     allow_partial: bool = False
 
+    # The rules that depend on the form of funding, in one place.
+
+    @property
+    def in_kind(self) -> bool:
+        """Process support is given in kind (days of moderation); a grant is paid out."""
+        return self.form == "process_support"
+
+    @property
+    def moderated(self) -> bool:
+        """Participants of process support are accompanied by moderators; grantees are not."""
+        return self.in_kind
+
+    @property
+    def books_days(self) -> bool:
+        """Support booked against the cap may name days (of moderation); a grant's may not."""
+        return self.in_kind
+
+    def seat_commitment(self, requested: Decimal) -> Decimal:
+        """What a seat binds of the budget: the cap for in-kind support, the request for a
+        grant."""
+        return self.max_per_participant if self.in_kind else requested
+
 
 def _zone(name: str) -> str:
     try:
@@ -281,6 +303,10 @@ class Programme(Strict):
         if self.clock is None:
             return timedelta(days=count)
         return timedelta(seconds=count * self.clock.seconds_per_day)
+
+    def formal_check_end(self, deadline: datetime) -> datetime:
+        """The end of the formal check (managers' review window) after ``deadline``."""
+        return deadline + self.days(self.timeline.formal_check_days)
 
     def days_before(self, moment: datetime, days: int) -> datetime:
         """When a reminder ``days`` before ``moment`` fires: 09:00 local time of that day."""

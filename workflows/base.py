@@ -6,8 +6,10 @@ The programme, support and meeting workflows inherit these steps; each needs onl
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -15,11 +17,19 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from grantflow.formatting import format_datetime
-    from models.messages import Attachment, DocumentRequest, EmailBatch, LetterHead, Recipient
+    from models.messages import (
+        Attachment,
+        DocumentKind,
+        DocumentRequest,
+        EmailBatch,
+        LetterHead,
+        MessageType,
+        Recipient,
+    )
     from models.programme import Programme
     from models.records import AuditRecord
-    from workflows.mail import persevere, send_emails
-    from workflows.texts import file_name, refusal, waiting_for
+    from workflows.mail import persevere, render_document, send_emails
+    from workflows.texts import detail, file_name, refusal, waiting_for
 
 GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
 GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
@@ -31,6 +41,39 @@ RECORD_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["UnknownApplication"],
 )
+
+A = TypeVar("A")
+R = TypeVar("R")
+Activity = Callable[[Any, A], Awaitable[R]]
+"""An activity method, e.g. ``RecordActivities.store_score``, called by reference."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder before a deadline: ``key`` is remembered once it went out."""
+
+    key: str
+    when: datetime
+    days: int
+
+
+def reminder_ahead(
+    prefix: str,
+    deadline: datetime,
+    days_before: list[int],
+    sent: list[str],
+    now: datetime,
+    at: Callable[[datetime, int], datetime],
+) -> Reminder | None:
+    """The next reminder not yet ``sent`` that is still ahead of ``now`` and before
+    ``deadline``; reminders go out at ``at(deadline, days)``."""
+    ahead = [
+        Reminder(f"{prefix}/{days}", at(deadline, days), days)
+        for days in days_before
+        if f"{prefix}/{days}" not in sent
+    ]
+    ahead = [a for a in ahead if now <= a.when < deadline]
+    return min(ahead, key=lambda a: a.when) if ahead else None
 
 
 class ProgrammeSteps:
@@ -44,6 +87,10 @@ class ProgrammeSteps:
 
     def say(self, text: str, /, **values: Any) -> str:
         return refusal(self.programme.language, text, **values)
+
+    def detail(self, key: str, /, **values: Any) -> str:
+        """Words for an operator (current details), in the programme's language."""
+        return detail(self.programme.language, key, **values)
 
     def file_name(self, kind: str, /, **values: Any) -> str:
         """The name of an attached file, in the programme's language."""
@@ -79,23 +126,62 @@ class ProgrammeSteps:
         if delay > timedelta(0):
             await workflow.sleep(delay, summary=f"{what}: {self.when(moment)}")
 
-    async def record(self, activity: str, argument: Any) -> Any:
-        """Write to the record (read model + audit log) through ``RecordActivities``."""
+    async def record(self, activity: Activity[A, R], argument: A) -> R:
+        """Write to the record (read model + audit log), e.g.
+        ``await self.record(RecordActivities.store_score, score)``."""
+        return await self._call(activity, argument)
+
+    async def read(self, activity: Activity[A, R], argument: A) -> R:
+        """Read from the record, e.g. ``await self.read(ReadActivities.progress_rows, …)``."""
+        return await self._call(activity, argument)
+
+    async def _call(self, activity: Activity[A, R], argument: A) -> R:
+        what = activity.__name__.replace("_", " ")
         return await persevere(
             lambda: workflow.execute_activity_method(
-                getattr(RecordActivities, activity),
+                activity,
                 argument,
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=RECORD_RETRY,
-                summary=activity.replace("_", " "),
+                summary=what,
             ),
-            activity.replace("_", " "),
+            what,
             self.programme.language,
         )
 
+    async def until_deadline(
+        self,
+        deadline: Callable[[], datetime],
+        next_reminder: Callable[[datetime], Reminder | None],
+        remind: Callable[[Reminder], Awaitable[None]],
+        summary: Callable[[Reminder | None, datetime], str],
+        done: Callable[[], bool] = lambda: False,
+        interrupt: Callable[[], bool] = lambda: False,
+        interrupted: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait until ``deadline()`` (which may move) or until ``done()``, sending each
+        reminder ``next_reminder(now)`` names when its time comes. A wait also ends when
+        ``interrupt()`` comes true; ``interrupted`` then runs (e.g. continue as new)."""
+        while True:
+            now = workflow.now()
+            reminder = next_reminder(now)
+            due = deadline()
+            if done() or (now >= due and reminder is None):
+                return
+            wake_at = min(due, reminder.when) if reminder else due
+            await self.wait_until(
+                lambda: deadline() != due or done() or interrupt(),  # noqa: B023
+                within=wake_at - now,
+                summary=summary(reminder, wake_at),
+            )
+            if interrupted is not None and interrupt():
+                await interrupted()
+            if reminder and workflow.now() >= reminder.when and not done():
+                await remind(reminder)
+
     async def send(
         self,
-        message_type: str,
+        message_type: MessageType,
         purpose: str,
         recipients: list[Recipient],
         attachments: list[Attachment] | None = None,
@@ -120,7 +206,7 @@ class ProgrammeSteps:
             if rejection.email not in self.undeliverable:
                 self.undeliverable.append(rejection.email)
                 await self.record(
-                    "audit",
+                    RecordActivities.audit,
                     AuditRecord(
                         programme_id=self.programme.id,
                         action="email_refused",
@@ -130,12 +216,30 @@ class ProgrammeSteps:
                     ),
                 )
 
+    async def attachment(self, request: DocumentRequest, filename: str) -> Attachment:
+        """Render ``request`` (once per key) into a PDF to attach as ``filename``."""
+        document = await render_document(request)
+        return Attachment(filename=filename, document_id=document.id)
+
+    async def send_document(
+        self,
+        message_type: MessageType,
+        purpose: str,
+        recipients: list[Recipient],
+        document: DocumentRequest,
+        filename: str,
+        **context: Any,
+    ) -> None:
+        """Render ``document`` and send it attached to ``message_type``."""
+        attachment = await self.attachment(document, filename)
+        await self.send(message_type, purpose, recipients, attachments=[attachment], **context)
+
     def managers(self) -> list[Recipient]:
         return [Recipient(email=m.email, name=m.name) for m in self.programme.organiser.managers]
 
     def document(
         self,
-        kind: str,
+        kind: DocumentKind,
         key: str,
         reference: str | None = None,
         applications: list[str] | None = None,

@@ -10,10 +10,12 @@ with workflow.unsafe.imports_passed_through():
         Address,
         Attachment,
         DeliveryReport,
+        DocumentKind,
         DocumentRequest,
         EmailBatch,
         Language,
         LetterHead,
+        MessageType,
         Recipient,
     )
     from workflows.mail import render_document, send_emails
@@ -39,7 +41,7 @@ class DeliveryCheckWorkflow:
             letter = await render_document(
                 DocumentRequest(
                     key=f"{info.workflow_id}/delivery_check",
-                    kind="delivery_check",
+                    kind=DocumentKind.DELIVERY_CHECK,
                     language=check.language,
                     letter=LetterHead(
                         sender_name="grantflow",
@@ -57,7 +59,7 @@ class DeliveryCheckWorkflow:
             EmailBatch(
                 workflow_id=info.workflow_id,
                 purpose="delivery_check",
-                message_type="delivery_check",
+                message_type=MessageType.DELIVERY_CHECK,
                 language=check.language,
                 recipients=[Recipient(email=check.to, name=check.name)],
                 context={

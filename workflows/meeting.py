@@ -15,11 +15,11 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
     from models.meeting import Invitee, MeetingInput, MeetingResult, Rsvp
-    from models.messages import Attachment, CalendarEvent, Recipient
+    from models.messages import Attachment, CalendarEvent, DocumentKind, MessageType, Recipient
     from models.records import RsvpRecord
-    from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
-    from workflows.mail import render_document
+    from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps, Reminder
     from workflows.texts import detail
 
 
@@ -31,6 +31,11 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         self.invitees = {invitee.key: invitee for invitee in input.invitees}
         self.answers: dict[str, Rsvp] = {}
         self.undeliverable: list[str] = []
+        self.reminders_due = [  # days before the meeting; the last day's comes after the list
+            days
+            for days in sorted(self.programme.reminders.meeting_days_before, reverse=True)
+            if days > 1
+        ]
 
     @workflow.run
     async def run(self, input: MeetingInput) -> MeetingResult:
@@ -45,12 +50,15 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         )
         await self.invite()
         self.show_details()
-        for days in sorted(self.programme.reminders.meeting_days_before, reverse=True):
-            if days <= 1:
-                continue
-            await self.sleep_until(self.at_nine(start, days), self.waiting_for("meeting_reminder"))
-            await self.remind(days)
-        await self.sleep_until(self.rsvp_until(), self.waiting_for("attendance_list"))
+        await self.until_deadline(
+            self.rsvp_until,
+            self.next_reminder,
+            self.send_reminder,
+            lambda reminder, at: (
+                self.waiting_for("meeting_reminder" if reminder else "attendance_list")
+                + f": {self.when(at)}"
+            ),
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.send_attendance_list()
         self.show_details()
@@ -64,7 +72,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 recipient = self.recipient(invitee)
                 recipient.context = {"invitee": {"name": invitee.name, "role": invitee.role}}
                 thanked.append(recipient)
-        await self.send("meeting_thanks", "thanks", thanked, **self.meeting_context())
+        await self.send(MessageType.MEETING_THANKS, "thanks", thanked, **self.meeting_context())
         if workflow.patched("meeting-closed-phase"):
             workflow.upsert_search_attributes([GRANT_PHASE.value_set("CLOSED")])
         self.show_details()
@@ -94,7 +102,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 )
             ]
             await self.send(
-                "meeting_invitation",
+                MessageType.MEETING_INVITATION,
                 f"invitation/{self.uid(invitee)}",
                 [recipient],
                 invitee={"name": invitee.name, "role": invitee.role},
@@ -102,13 +110,24 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
                 **self.meeting_context(),
             )
 
+    def next_reminder(self, _now: datetime) -> Reminder | None:
+        """The next reminder, even when its day has passed (it goes out at once)."""
+        if not self.reminders_due:
+            return None
+        days = self.reminders_due[0]
+        return Reminder(f"reminder/{days}", self.at_nine(self.start(), days), days)
+
+    async def send_reminder(self, reminder: Reminder) -> None:
+        self.reminders_due.pop(0)
+        await self.remind(reminder.days)
+
     async def remind(self, days: int) -> None:
         for key, invitee in self.invitees.items():
             answer = self.answers.get(key)
             if answer is not None and not answer.attending:
                 continue
             await self.send(
-                "meeting_reminder",
+                MessageType.MEETING_REMINDER,
                 f"reminder/{days}/{self.uid(invitee)}",
                 [self.recipient(invitee)],
                 invitee={"name": invitee.name, "role": invitee.role},
@@ -120,17 +139,13 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
     async def send_attendance_list(self) -> None:
         rows, totals = self.attendance()
         context = {**self.meeting_context(), "rows": rows, "totals": totals}
-        document = await render_document(
-            self.document("attendance_list", key="attendance_list", **context)
-        )
         organiser = self.programme.organiser
-        await self.send(
-            "meeting_attendance_list",
+        await self.send_document(
+            MessageType.MEETING_ATTENDANCE_LIST,
             "attendance_list",
             [Recipient(email=str(organiser.email), name=organiser.name)],
-            attachments=[
-                Attachment(filename=self.file_name("attendance_list"), document_id=document.id)
-            ],
+            self.document(DocumentKind.ATTENDANCE_LIST, key="attendance_list", **context),
+            self.file_name("attendance_list"),
             **context,
         )
 
@@ -141,7 +156,7 @@ class NetworkMeetingWorkflow(ProgrammeSteps):
         self.answers[answer.invitee] = answer
         invitee = self.invitees[answer.invitee]
         await self.record(
-            "record_rsvp",
+            RecordActivities.record_rsvp,
             RsvpRecord(
                 programme_id=self.programme.id,
                 invitee=invitee,

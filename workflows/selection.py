@@ -87,9 +87,7 @@ def rank(
 
 def commitment(programme: Programme, entry: Entry) -> Decimal:
     """What a seat binds of the budget: the cap for in-kind support, the request for a grant."""
-    if programme.funding.form == "process_support":
-        return programme.funding.max_per_participant
-    return entry.amount
+    return programme.funding.seat_commitment(entry.amount)
 
 
 def award_limit(programme: Programme) -> int:

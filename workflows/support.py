@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
     from grantflow.formatting import format_money
-    from models.messages import Attachment, Recipient
+    from models.messages import DocumentKind, MessageType
     from models.records import (
         AuditRecord,
         ParticipationRecord,
@@ -35,15 +35,15 @@ with workflow.unsafe.imports_passed_through():
         SupportState,
         SupportStatus,
     )
-    from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
-    from workflows.mail import render_document
+    from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME
+    from workflows.support_events import SupportEvents
     from workflows.texts import detail
 
 WARN_AT = Decimal("0.8")
 
 
 @workflow.defn
-class ProcessSupportWorkflow(ProgrammeSteps):
+class ProcessSupportWorkflow(SupportEvents):
     @workflow.init
     def __init__(self, input: SupportInput) -> None:
         self.programme = input.programme
@@ -110,163 +110,44 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     # --- the steps -------------------------------------------------------------------------
 
     async def kickoff(self) -> None:
-        plan = await render_document(
+        """The support plan (a letter) to the participant and the moderator."""
+        await self.send_document(
+            MessageType.SUPPORT_KICKOFF,
+            "kickoff",
+            self.participant_and_moderator(),
             self.document(
-                "support_plan",
+                DocumentKind.SUPPORT_PLAN,
                 key=f"support_plan/{self.reference}",
                 reference=self.reference,
                 applications=[self.reference],
                 letter=self.letter_head("support_plan", self.reference),
                 **self.letter_context(),
-            )
-        )
-        attachments = [
-            Attachment(
-                filename=self.file_name("support_plan", reference=self.reference),
-                document_id=plan.id,
-            )
-        ]
-        await self.send(
-            "support_kickoff",
-            "kickoff",
-            self.participant_and_moderator(),
-            attachments=attachments,
+            ),
+            self.file_name("support_plan", reference=self.reference),
             **self.support_context(),
         )
 
-    def next_event(self) -> tuple[datetime, str] | None:
-        """The earliest reminder, notice or escalation still to come."""
-        events = [(when, what) for _, when, what in self.pending_events()]
-        return min(events) if events else None
-
-    def pending_events(self) -> list[tuple[tuple[MilestoneState, str], datetime, str]]:
-        """(milestone, event key), when, a few words — every event not yet sent or skipped."""
-        r = self.programme.reminders
-        events = []
-        for milestone in self.state.milestones:
-            due = milestone.due
-            if not milestone.report:
-                events.append(
-                    ((milestone, "notice"), self.at_nine(due, 0), self.waiting_for("notice"))
-                )
-                continue
-            if milestone.status in ("accepted", "submitted"):
-                continue
-            stamp = due.isoformat()
-            for days in r.report_due_days_before:
-                events.append(
-                    (
-                        (milestone, f"due/{stamp}/{days}"),
-                        self.at_nine(due, days),
-                        self.waiting_for("report_reminder"),
-                    )
-                )
-            for days in r.report_overdue_days_after:
-                events.append(
-                    (
-                        (milestone, f"overdue/{stamp}/{days}"),
-                        self.at_nine(due, -days),
-                        self.waiting_for("report_overdue"),
-                    )
-                )
-            if r.escalate_after_days:
-                events.append(
-                    (
-                        (milestone, f"escalate/{stamp}"),
-                        self.at_nine(due, -r.escalate_after_days),
-                        self.waiting_for("escalation"),
-                    )
-                )
-        return [e for e in events if e[0][1] not in e[0][0].sent]
-
-    def reports_open(self, end: datetime) -> bool:
-        """After the end of support, reports that came due by then are still followed up
-        (reminders, escalation, review) for ``escalate_after_days`` (or 30 days)."""
-        if workflow.patched("revision-due-after-the-end"):
-            # Every milestone comes due by the end (the definition ensures it); a revision's
-            # new due date may lie beyond it and is followed up all the same.
-            waiting = any(m.report and m.status == "submitted" for m in self.state.milestones)
-            return waiting or bool(self.pending_events())
-        waiting = any(
-            m.report and m.status == "submitted" and m.due <= end for m in self.state.milestones
-        )
-        return waiting or any(m.due <= end for (m, _), _, _ in self.pending_events())
-
-    def skip_past_events(self) -> None:
-        """Reminders whose day has passed when a (new) due date is set are not sent late."""
-        now = workflow.now()
-        for (milestone, key), when, _ in self.pending_events():
-            if when < now:
-                milestone.sent.append(f"{key}")
-
-    async def handle_due_events(self) -> None:
-        now = workflow.now()
-        for (milestone, key), when, _ in sorted(self.pending_events(), key=lambda e: e[1]):
-            if when > now or self.state.outcome != "active":
-                continue
-            milestone.sent.append(key)
-            context = {**self.support_context(), "milestone": self.milestone_context(milestone)}
-            kind, _, days = key.partition("/")
-            days = days.rpartition("/")[2]
-            if kind == "notice":
-                milestone.status = "noticed"
-                await self.send(
-                    "milestone_notice", f"notice/{milestone.key}", [self.participant()], **context
-                )
-            elif kind == "due":
-                await self.send(
-                    "report_due_reminder",
-                    f"{milestone.key}/{key}",
-                    [self.participant()],
-                    days_left=int(days),
-                    **context,
-                )
-            elif kind == "overdue":
-                self.state.overdue_reminders += 1
-                await self.send(
-                    "report_overdue_reminder",
-                    f"{milestone.key}/{key}",
-                    [self.participant()],
-                    days_overdue=int(days),
-                    **context,
-                )
-            elif kind == "escalate":
-                self.state.escalations += 1
-                await self.send(
-                    "report_escalation",
-                    f"{milestone.key}/{key}",
-                    self.managers(),
-                    days_overdue=self.programme.reminders.escalate_after_days,
-                    **context,
-                )
-
     async def certify(self) -> None:
+        """The certificate of participation; support is recorded as completed."""
         accepted = sum(m.status == "accepted" for m in self.state.milestones)
         context = {**self.support_context(), "reports_accepted": accepted}
-        certificate = await render_document(
+        await self.send_document(
+            MessageType.PARTICIPATION_CERTIFICATE,
+            "certificate",
+            [self.participant()],
             self.document(
-                "participation_certificate",
+                DocumentKind.PARTICIPATION_CERTIFICATE,
                 key=f"certificate/{self.reference}",
                 reference=self.reference,
                 applications=[self.reference],
                 letter=self.letter_head("participation_certificate", self.reference),
                 **{k: v for k, v in context.items() if k != "reference"},
-            )
-        )
-        await self.send(
-            "participation_certificate",
-            "certificate",
-            [self.participant()],
-            attachments=[
-                Attachment(
-                    filename=self.file_name("participation_certificate", reference=self.reference),
-                    document_id=certificate.id,
-                )
-            ],
+            ),
+            self.file_name("participation_certificate", reference=self.reference),
             **context,
         )
         await self.record(
-            "record_participation",
+            RecordActivities.record_participation,
             ParticipationRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -284,7 +165,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         milestone.status = "submitted"
         self.changed = True
         await self.record(
-            "record_report",
+            RecordActivities.record_report,
             ReportRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -296,7 +177,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             ),
         )
         await self.send(
-            "report_received",
+            MessageType.REPORT_RECEIVED,
             f"received/{milestone.key}/{milestone.revisions}",
             [self.participant()],
             milestone=self.milestone_context(milestone),
@@ -326,16 +207,16 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         context = {**self.support_context(), "comment": review.comment}
         if review.decision == "accept":
             milestone.status = "accepted"
-            message = "report_accepted"
+            message = MessageType.REPORT_ACCEPTED
         else:
             milestone.status, milestone.revisions = "revision", milestone.revisions + 1
             milestone.due = self.programme.local(review.new_due)
             self.skip_past_events()
-            message = "report_revision_requested"
+            message = MessageType.REPORT_REVISION_REQUESTED
             context["new_due"] = milestone.due.isoformat()
         self.changed = True
         await self.record(
-            "record_report",
+            RecordActivities.record_report,
             ReportRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -371,7 +252,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         """Book support against the cap; returns the running total."""
         self.state.used += entry.amount
         await self.record(
-            "record_support_entry",
+            RecordActivities.record_support_entry,
             SupportEntryRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -388,7 +269,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         if not self.state.warned and self.state.used >= cap * WARN_AT:
             self.state.warned = True
             await self.send(
-                "budget_warning",
+                MessageType.BUDGET_WARNING,
                 "budget_warning",
                 self.managers(),
                 used=str(self.state.used),
@@ -402,7 +283,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
     @log_support.validator
     def validate_support_entry(self, entry: LogSupport) -> None:
         self.require_active()
-        if entry.days is not None and self.programme.funding.form == "grant":
+        if entry.days is not None and not self.programme.funding.books_days:
             raise ValueError(self.say("days_for_grant"))
         cap = self.cap
         if self.state.used + entry.amount > cap:
@@ -450,7 +331,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         self.state.outcome, self.state.reason = outcome, request.reason
         self.changed = True
         await self.record(
-            "record_participation",
+            RecordActivities.record_participation,
             ParticipationRecord(
                 programme_id=self.programme.id,
                 reference=self.reference,
@@ -463,7 +344,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
         )
         unused = self.cap - self.state.used
         await self.send(
-            "support_ended",
+            MessageType.SUPPORT_ENDED,
             f"ended/{outcome}",
             [*self.participant_and_moderator(), *self.managers()],
             outcome=outcome,
@@ -472,7 +353,7 @@ class ProcessSupportWorkflow(ProgrammeSteps):
             **self.support_context(),
         )
         await self.record(
-            "audit",
+            RecordActivities.audit,
             AuditRecord(
                 programme_id=self.programme.id,
                 action=f"support_{outcome}",
@@ -509,43 +390,6 @@ class ProcessSupportWorkflow(ProgrammeSteps):
                 return milestone
         keys = ", ".join(m.key for m in self.state.milestones)
         raise ValueError(self.say("unknown_milestone", milestone=key, keys=keys))
-
-    def milestone_context(self, milestone: MilestoneState) -> dict[str, Any]:
-        definition = next(m for m in self.programme.milestones if m.key == milestone.key)
-        return {**definition.model_dump(mode="json"), "due": milestone.due.isoformat()}
-
-    def letter_context(self) -> dict[str, Any]:
-        """The support context for documents (the reference goes in the letter head)."""
-        context = self.support_context()
-        del context["reference"]
-        return context
-
-    def support_context(self) -> dict[str, Any]:
-        start = self.programme.timeline.support_start
-        return {
-            "reference": self.reference,
-            "organisation": self.organisation,
-            "moderator": {"name": self.moderator.name, "email": str(self.moderator.email)}
-            if self.moderator
-            else None,
-            "support": {
-                "start": start.isoformat(),
-                "end": self.programme.support_end.isoformat(),
-                "cap": str(self.cap),
-                "used": str(self.state.used),
-                "form": self.programme.funding.form,
-            },
-            "milestones": [self.milestone_context(m) for m in self.state.milestones],
-        }
-
-    def participant(self) -> Recipient:
-        return Recipient(application=self.reference)
-
-    def participant_and_moderator(self) -> list[Recipient]:
-        recipients = [self.participant()]
-        if self.moderator:
-            recipients.append(Recipient(email=str(self.moderator.email), name=self.moderator.name))
-        return recipients
 
     def require_active(self) -> None:
         if self.state.outcome != "active":
