@@ -117,7 +117,7 @@ def simulate(
     """Rehearse a programme: what will it send, and when? (embedded, time-skipping)."""
     import json
 
-    from grantflow.simulate import run_simulation
+    from grantflow.dev.simulate import run_simulation
 
     try:
         programme = load_programme(file)
@@ -172,7 +172,7 @@ def dev(
 ) -> None:
     """Run the local stack in the foreground: Temporal dev server + UI, SMTP catcher, worker,
     portal (with the mailbox); with --demo the example programme runs in demo time."""
-    from grantflow import stack
+    from grantflow.dev import stack
 
     arguments = (
         {"minutes": minutes, "simulate": True, "seed": seed, "lead": timedelta(seconds=lead)}
@@ -197,7 +197,7 @@ def demo(
 ) -> None:
     """Run a programme in demo time on the running stack (`grantflow dev`): every date of the
     definition moved into the next --minutes, same order and proportions."""
-    from grantflow.demo import EXAMPLE, run_demo
+    from grantflow.dev.demo import EXAMPLE, run_demo
 
     file = file or EXAMPLE
     try:

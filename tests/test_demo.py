@@ -16,9 +16,9 @@ import pytest
 
 from activities.records import RecordActivities
 from grantflow.definitions import load_programme
-from grantflow.demo import EXAMPLE
-from grantflow.demo_time import demo_programme, schedule, span
-from grantflow.mailcatcher import read_mailbox
+from grantflow.dev.demo import EXAMPLE
+from grantflow.dev.demo_time import demo_programme, schedule, span
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.updates import send_update
 from models.application import ApplicationForm
 from models.call import Phase

@@ -28,8 +28,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from typer.testing import CliRunner
 
 from grantflow.cli import app
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.formatting import format_date
-from grantflow.mailcatcher import read_mailbox
 from grantflow.updates import Refused, send_update
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
 from models.meeting import Rsvp

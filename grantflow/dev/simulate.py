@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.documents import process_pool
 from grantflow import db
-from grantflow.mailcatcher import MailCatcher, read_mailbox
+from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
 from grantflow.settings import Settings
 from grantflow.temporal import register_search_attributes
 from grantflow.updates import Refused, send_update
