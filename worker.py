@@ -23,9 +23,9 @@ from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
 from activities.records import RecordActivities
 from grantflow import db
+from grantflow.client import connect
 from grantflow.links import LinkSigner
 from grantflow.settings import Settings, get_settings
-from grantflow.temporal import connect
 from workflows.delivery_check import DeliveryCheckWorkflow
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow

@@ -22,13 +22,12 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from grantflow import db
+from grantflow.client import connect, start_programme
 from grantflow.definitions import load_programme
 from grantflow.dev.demo_time import LEAD, demo_programme, schedule
 from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkError, LinkSigner
-from grantflow.programme_start import start_programme
 from grantflow.settings import Settings
-from grantflow.temporal import connect
 from models.call import Phase
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme

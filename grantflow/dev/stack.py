@@ -26,10 +26,10 @@ from rich.console import Console
 
 import worker
 from grantflow import db
+from grantflow.client import connect
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
-from grantflow.temporal import connect
 
 log = logging.getLogger("grantflow.stack")
 console = Console(highlight=False, soft_wrap=True)
