@@ -6,14 +6,10 @@
 # Debian release pinned (trixie) so the apt package names below stay valid.
 FROM python:3.11-slim-trixie
 
-# PYTHONPATH: import grantflow from /app, not site-packages. grantflow/db.py finds
-# alembic.ini and migrations/ next to the package, and templates/ and programmes/ live in
-# the source tree too (the wheel holds only the Python packages).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore \
-    PYTHONPATH=/app
+    PIP_ROOT_USER_ACTION=ignore
 
 # WeasyPrint's runtime: Pango (which pulls GLib, fontconfig, FreeType), HarfBuzz and its
 # subsetter (font subsetting for small PDFs), and a font that covers German.
@@ -41,7 +37,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The project itself (see .dockerignore), installed for the `grantflow` command.
+# The project itself (see .dockerignore), installed for the `grantflow` command; the wheel
+# carries the templates and migrations as package data.
 COPY . .
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info

@@ -24,9 +24,9 @@ from activities.notifications import EmailRenderer, Mailer, NotificationActiviti
 from activities.reads import ReadActivities
 from activities.records import RecordActivities
 from grantflow import db
+from grantflow.client import connect
 from grantflow.links import LinkSigner
 from grantflow.settings import Settings, get_settings
-from grantflow.temporal import connect
 from workflows.delivery_check import DeliveryCheckWorkflow
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow

@@ -2,7 +2,7 @@
 
 Routers live in their own modules (public call pages, signed links, managers' area, the
 development mailbox); each reads the database and sends every action to the workflows as an
-Update through :func:`grantflow.updates.send_update`.
+Update through :mod:`grantflow.client`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from grantflow import db
+from grantflow.client import connect
 from grantflow.formatting import TEMPLATES
 from grantflow.settings import Settings, get_settings
-from grantflow.temporal import connect
 from portal import mailbox, manager, public, signed
 from portal.pages import templates
 

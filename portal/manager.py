@@ -1,17 +1,17 @@
 """The managers' area (``/manage``): sign-in, dashboard, a programme's page and its actions.
 
 Every page needs a signed-in manager, every form a CSRF token. Every action is an Update to
-the workflow through :func:`grantflow.updates.send_update`; the workflow's refusal is shown
+the workflow through :mod:`grantflow.client`'s typed handles; the workflow's refusal is shown
 as it is worded. Lists come from the read model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,9 +21,15 @@ from starlette.datastructures import FormData, UploadFile
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.documents import document_path
+from grantflow.client import (
+    ProgrammeHandle,
+    Refused,
+    SupportHandle,
+    programme_handle,
+    start_programme,
+    support_handle,
+)
 from grantflow.definitions import DefinitionError, parse_yaml, validate
-from grantflow.programme_start import start_programme
-from grantflow.updates import Refused, programme_handle, send_update
 from models.call import ApproveSelection, ExtendDeadline, Move, SetEligibility
 from models.orm import Document
 from models.programme import Programme
@@ -52,6 +58,9 @@ from portal.manager_text import (
     requested_language,
 )
 from portal.pages import client_of, page, sessions_of, settings_of
+
+A = TypeVar("A")
+"""The argument of an update sent through a typed handle."""
 
 MAX_DEFINITION_BYTES = 1_000_000
 
@@ -317,17 +326,26 @@ async def act(
     return RedirectResponse(f"/manage/programmes/{quote(programme_id)}?done={done}", 303)
 
 
-async def _programme_update(request: Request, programme_id: str, update: str, argument: Any) -> Any:
+async def _programme_update(
+    request: Request,
+    programme_id: str,
+    update: Callable[[ProgrammeHandle, A], Awaitable[Any]],
+    argument: A,
+) -> Any:
+    """``update`` is a method of the typed handle, e.g. ``ProgrammeHandle.set_eligibility``."""
     client = await client_of(request)
-    return await send_update(programme_handle(client, programme_id), update, argument)
+    return await update(programme_handle(client, programme_id), argument)
 
 
 async def _support_update(
-    request: Request, programme_id: str, reference: str, update: str, argument: Any
+    request: Request,
+    programme_id: str,
+    reference: str,
+    update: Callable[[SupportHandle, A], Awaitable[Any]],
+    argument: A,
 ) -> Any:
     client = await client_of(request)
-    handle = client.get_workflow_handle(f"support-{programme_id}-{reference}")
-    return await send_update(handle, update, argument)
+    return await update(support_handle(client, programme_id, reference), argument)
 
 
 @router.post("/programmes/{programme_id}/eligibility")
@@ -363,7 +381,7 @@ async def override_eligibility(
         session,
         programme_id,
         "eligibility",
-        lambda: _programme_update(request, programme_id, "set_eligibility", request_),
+        lambda: _programme_update(request, programme_id, ProgrammeHandle.set_eligibility, request_),
         values,
     )
 
@@ -397,7 +415,7 @@ async def extend_deadline(
         session,
         programme_id,
         "deadline",
-        lambda: _programme_update(request, programme_id, "extend_deadline", request_),
+        lambda: _programme_update(request, programme_id, ProgrammeHandle.extend_deadline, request_),
         values,
     )
 
@@ -433,7 +451,9 @@ async def approve_selection(
         session,
         programme_id,
         "approve",
-        lambda: _programme_update(request, programme_id, "approve_selection", request_),
+        lambda: _programme_update(
+            request, programme_id, ProgrammeHandle.approve_selection, request_
+        ),
         values,
     )
 
@@ -484,7 +504,9 @@ async def review_report(
         session,
         programme_id,
         "review",
-        lambda: _support_update(request, programme_id, reference, "review_report", review),
+        lambda: _support_update(
+            request, programme_id, reference, SupportHandle.review_report, review
+        ),
         values,
     )
 
@@ -512,7 +534,7 @@ async def terminate_support(
         session,
         programme_id,
         "terminate",
-        lambda: _support_update(request, programme_id, reference, "terminate", end),
+        lambda: _support_update(request, programme_id, reference, SupportHandle.terminate, end),
         values,
     )
 

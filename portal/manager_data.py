@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from grantflow.updates import programme_handle
+from grantflow.client import programme_handle
 from models.call import ProgrammeStatus, Proposal
 from models.orm import (
     Application,
@@ -81,13 +81,9 @@ class ReportView:
 
 async def status_of(client: Client, programme_id: str) -> ProgrammeStatus | None:
     """The workflow's status query, or None when it cannot answer (soon)."""
-    from workflows.programme import ProgrammeWorkflow
-
     try:
         return await asyncio.wait_for(
-            programme_handle(client, programme_id).query(
-                ProgrammeWorkflow.status, rpc_timeout=QUERY_TIMEOUT
-            ),
+            programme_handle(client, programme_id).status(rpc_timeout=QUERY_TIMEOUT),
             QUERY_TIMEOUT.total_seconds() + 1,
         )
     except (RPCError, TimeoutError, RuntimeError):
@@ -95,13 +91,9 @@ async def status_of(client: Client, programme_id: str) -> ProgrammeStatus | None
 
 
 async def proposal_of(client: Client, programme_id: str) -> Proposal | None:
-    from workflows.programme import ProgrammeWorkflow
-
     try:
         return await asyncio.wait_for(
-            programme_handle(client, programme_id).query(
-                ProgrammeWorkflow.proposal, rpc_timeout=QUERY_TIMEOUT
-            ),
+            programme_handle(client, programme_id).proposal(rpc_timeout=QUERY_TIMEOUT),
             QUERY_TIMEOUT.total_seconds() + 1,
         )
     except (RPCError, TimeoutError, RuntimeError):

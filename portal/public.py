@@ -20,15 +20,14 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from activities.documents import document_path
-from grantflow.updates import Refused, programme_handle, send_update
+from grantflow.client import Refused, programme_handle
 from models.application import ApplicationForm
-from models.call import Phase, SubmitApplication, SubmitReceipt
+from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal import application_form, uploads
 from portal.pages import client_of, page, sessions_of, settings_of
-from workflows.programme import ProgrammeWorkflow
 
 logger = logging.getLogger(__name__)
 
@@ -285,11 +284,8 @@ async def apply(request: Request, programme_id: str) -> Response:
     files = submission.files
     await uploads.write_files(settings.documents_dir, programme.id, files)
     try:
-        receipt = await send_update(
-            programme_handle(await client_of(request), programme.id),
-            ProgrammeWorkflow.submit_application,
-            SubmitApplication(form=submission.form.model_dump(mode="json")),
-            result_type=SubmitReceipt,
+        receipt = await programme_handle(await client_of(request), programme.id).submit_application(
+            SubmitApplication(form=submission.form.model_dump(mode="json"))
         )
     except Refused as refusal:
         await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)

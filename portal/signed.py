@@ -3,7 +3,7 @@
 Award (accept or decline), milestone report (form and the managers' reviews), RSVP to the
 network meeting, and the jury member's page (assigned applications, dossier, a score form
 per application, conflict of interest). Every action is an Update through
-:func:`grantflow.updates.send_update`; a refusal shows the workflow's words. A tampered,
+:mod:`grantflow.client`'s typed handles; a refusal shows the workflow's words. A tampered,
 expired, misused or used-up link gets a clear page and changes nothing.
 """
 
@@ -24,8 +24,8 @@ from starlette.datastructures import FormData
 
 from activities.documents import document_path
 from activities.lookup import view
+from grantflow.client import Refused, meeting_handle, programme_handle, support_handle
 from grantflow.links import Link, LinkError, LinkSigner, Reused, Tampered
-from grantflow.updates import Refused, programme_handle, send_update
 from models.call import AwardResponse, DeclareConflict, SubmitScore
 from models.meeting import Rsvp
 from models.orm import (
@@ -271,11 +271,9 @@ async def answer_award(request: Request, opened: Opened, form: FormData) -> dict
         return await _refused(request, Reused(link=opened.link), opened)  # type: ignore[return-value]
     try:
         client = await client_of(request)
-        await send_update(
-            programme_handle(client, opened.programme.id),
-            f"{action}_award",
-            AwardResponse(reference=opened.link.subject, reason=reason),
-        )
+        award = programme_handle(client, opened.programme.id)
+        answer = award.accept_award if action == "accept" else award.decline_award
+        await answer(AwardResponse(reference=opened.link.subject, reason=reason))
     except Refused as refusal:
         await _release(request, opened.link)
         return {"refusal": str(refusal)}
@@ -398,8 +396,7 @@ async def submit_report(request: Request, opened: Opened, form: FormData) -> dic
     reference = opened.link.subject
     try:
         client = await client_of(request)
-        handle = client.get_workflow_handle(f"support-{opened.programme.id}-{reference}")
-        await send_update(handle, "submit_report", report)
+        await support_handle(client, opened.programme.id, reference).submit_report(report)
     except Refused as refusal:
         return {"refusal": str(refusal), "form": fields}
     return None
@@ -510,8 +507,7 @@ async def answer_rsvp(request: Request, opened: Opened, form: FormData) -> dict[
     )
     try:
         client = await client_of(request)
-        handle = client.get_workflow_handle(f"meeting-{opened.programme.id}")
-        await send_update(handle, "rsvp", answer)
+        await meeting_handle(client, opened.programme.id).rsvp(answer)
     except Refused as refusal:
         return {"refusal": str(refusal), "form": fields}
     return None
@@ -632,7 +628,7 @@ async def submit_score(request: Request, opened: Opened, form: FormData) -> dict
     )
     try:
         client = await client_of(request)
-        await send_update(programme_handle(client, opened.programme.id), "submit_score", score)
+        await programme_handle(client, opened.programme.id).submit_score(score)
     except Refused as refusal:
         return {"refusal": str(refusal), **sent}
     return None
@@ -657,9 +653,7 @@ async def declare_conflict(
     conflict = DeclareConflict(member=str(member.email), reference=reference, reason=reason)
     try:
         client = await client_of(request)
-        await send_update(
-            programme_handle(client, opened.programme.id), "declare_conflict", conflict
-        )
+        await programme_handle(client, opened.programme.id).declare_conflict(conflict)
     except Refused as refusal:
         return {"refusal": str(refusal), **sent}
     return None

@@ -19,9 +19,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from grantflow import db
-from grantflow.mailcatcher import MailCatcher
+from grantflow.client import register_search_attributes
+from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
-from grantflow.temporal import register_search_attributes
 
 POSTGRES_URL = os.environ.get("GRANTFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grantflow.definitions import load_programme
-from grantflow.mailcatcher import read_mailbox
+from grantflow.dev.mailcatcher import read_mailbox
 from models.programme import Programme, shifted
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,8 +36,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from grantflow.definitions import load_programme
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkSigner
-from grantflow.mailcatcher import read_mailbox
 from grantflow.settings import Settings
 from models.call import Phase, ProgrammeInput
 from models.orm import Application, Document, MilestoneReport, Score, UsedLink

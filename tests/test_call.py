@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from grantflow.updates import Refused, send_update
+from grantflow.client import Refused, send_update
 from models.call import (
     ApproveSelection,
     AwardResponse,

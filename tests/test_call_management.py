@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from grantflow.updates import send_update
+from grantflow.client import send_update
 from models.call import (
     ApproveSelection,
     ExtendDeadline,

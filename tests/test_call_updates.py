@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from grantflow.client import Refused, send_update
 from grantflow.definitions import load_programme
-from grantflow.updates import Refused, send_update
 from models.call import (
     ApproveSelection,
     AwardResponse,

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from activities.records import RecordActivities
+from grantflow.client import send_update
 from grantflow.definitions import load_programme
-from grantflow.demo import EXAMPLE
-from grantflow.demo_time import demo_programme, schedule, span
-from grantflow.mailcatcher import read_mailbox
-from grantflow.updates import send_update
+from grantflow.dev.demo import EXAMPLE
+from grantflow.dev.demo_time import demo_programme, schedule, span
+from grantflow.dev.mailcatcher import read_mailbox
 from models.application import ApplicationForm
 from models.call import Phase
 from models.programme import Programme

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.common import SearchAttributeKey
 
-from grantflow.updates import Refused, send_update
+from grantflow.client import Refused, send_update
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document

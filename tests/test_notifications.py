@@ -18,7 +18,7 @@ from activities.notifications import (
     idempotency_key,
     message_id,
 )
-from grantflow.mailcatcher import MailCatcher, MailFolderHandler, read_mailbox
+from grantflow.dev.mailcatcher import MailCatcher, MailFolderHandler, read_mailbox
 from grantflow.settings import Settings
 from models.messages import Attachment, EmailBatch, Recipient
 from models.orm import Document, OutboxMessage

@@ -16,10 +16,9 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 
+from grantflow.client import send_update, start_programme
 from grantflow.definitions import load_programme
-from grantflow.programme_start import start_programme
 from grantflow.settings import SEARCH_ATTRIBUTES
-from grantflow.updates import send_update
 from models.call import ApproveSelection, AwardResponse, Phase, SubmitScore
 from models.programme import Programme
 from tests.scenario import EXAMPLE, application, with_timeline

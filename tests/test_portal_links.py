@@ -17,10 +17,10 @@ import httpx
 from sqlalchemy import func, select
 
 from activities.records import RecordActivities
+from grantflow.client import send_update
 from grantflow.definitions import load_programme
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkSigner
-from grantflow.mailcatcher import read_mailbox
-from grantflow.updates import send_update
 from models.application import ApplicationForm
 from models.call import (
     ApproveSelection,

@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from activities.records import RecordActivities
+from grantflow.client import send_update
 from grantflow.definitions import load_programme
-from grantflow.updates import send_update
 from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication, SubmitReceipt, SubmitScore
 from models.orm import Application, AuditEntry, Decision

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from grantflow.definitions import load_programme
-from grantflow.mailcatcher import read_mailbox
+from grantflow.dev.mailcatcher import read_mailbox
 from models.call import Phase, ProgrammeInput
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from grantflow.cli import app
+from grantflow.cli.main import app
 from grantflow.definitions import DefinitionError, load_application, load_programme
 from models.programme import add_months
 

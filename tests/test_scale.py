@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 
 from activities.documents import process_pool
+from grantflow.client import Refused, send_update
 from grantflow.definitions import load_programme
-from grantflow.updates import Refused, send_update
 from models.call import Phase, ProgrammeInput, SubmitApplication, SubmitReceipt
 from models.orm import Application, OutboxMessage
 from tests.scenario import EXAMPLE, application, with_timeline

@@ -27,10 +27,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from typer.testing import CliRunner
 
-from grantflow.cli import app
+from grantflow.cli.main import app
+from grantflow.client import Refused, send_update
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.formatting import format_date
-from grantflow.mailcatcher import read_mailbox
-from grantflow.updates import Refused, send_update
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from grantflow.client import tls_config
 from grantflow.settings import Settings
-from grantflow.temporal import tls_config
 
 
 def test_environment_variables_with_prefix(monkeypatch):

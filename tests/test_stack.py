@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from grantflow.mailcatcher import read_mailbox
+from grantflow.dev.mailcatcher import read_mailbox
 from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent

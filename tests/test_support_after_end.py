@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from activities.records import RecordActivities
-from grantflow.updates import send_update
+from grantflow.client import send_update
 from models.application import ApplicationForm
 from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
 from models.support import ReviewReport, SubmitReport, SupportInput, SupportOutcome

@@ -8,7 +8,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 
-from grantflow.mailcatcher import MailCatcher, MailFolderHandler, read_mailbox
+from grantflow.dev.mailcatcher import MailCatcher, MailFolderHandler, read_mailbox
 from models.orm import Document, OutboxMessage
 from tests.conftest import new_id
 from worker import build_worker

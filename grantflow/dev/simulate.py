@@ -29,11 +29,10 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.documents import process_pool
-from grantflow import db
-from grantflow.mailcatcher import MailCatcher, read_mailbox
+from grantflow import client, db
+from grantflow.client import Refused, register_search_attributes
+from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
 from grantflow.settings import Settings
-from grantflow.temporal import register_search_attributes
-from grantflow.updates import Refused, send_update
 from models.call import (
     ApproveSelection,
     AwardResponse,
@@ -42,7 +41,6 @@ from models.call import (
     Phase,
     ProgrammeInput,
     SubmitApplication,
-    SubmitReceipt,
     SubmitScore,
     WithdrawApplication,
 )
@@ -58,9 +56,7 @@ from models.orm import (
 from models.programme import Milestone, Programme, shifted
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport
 from worker import build_worker
-from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
-from workflows.support import ProcessSupportWorkflow
 
 TOWNS = (
     "Aalen Balingen Calw Donaueschingen Ebersbach Freudenstadt Göppingen Heidenheim Isny "
@@ -106,6 +102,7 @@ class Rehearsal:
         self.sessions, self.rng, self.applicants = sessions, rng, applicants
         self.tally = Tally()
         self.handle: Any = None
+        self.call: client.ProgrammeHandle = None  # type: ignore[assignment]
         self.behaviour: dict[str, str] = {}
         self.revised: set[str] = set()
         self.ended: set[str] = set()
@@ -117,9 +114,10 @@ class Rehearsal:
         self.handle = await self.env.client.start_workflow(
             ProgrammeWorkflow.run,
             ProgrammeInput(programme=p),
-            id=f"programme-{p.id}",
+            id=client.programme_workflow_id(p.id),
             task_queue=self.settings.task_queue,
         )
+        self.call = client.ProgrammeHandle(self.handle)
         await self.advance_to(p.local(p.timeline.publication), Phase.OPEN)
         await self.intake()
         deadline = (await self.status()).next_deadline
@@ -145,8 +143,7 @@ class Rehearsal:
             async with semaphore:
                 reference = await self.submit(form)
                 if reference and withdraw:
-                    await self.update(
-                        ProgrammeWorkflow.withdraw_application,
+                    await self.call.withdraw_application(
                         WithdrawApplication(reference=reference),
                     )
                     self.tally.withdrawn += 1
@@ -172,8 +169,7 @@ class Rehearsal:
         pairs = sorted((r, m) for r, members in assignments.items() for m in members)
         for reference, member in self.rng.sample(pairs, k=min(len(pairs), len(pairs) // 40 + 1)):
             try:
-                await self.update(
-                    ProgrammeWorkflow.declare_conflict,
+                await self.call.declare_conflict(
                     DeclareConflict(member=member, reference=reference),
                 )
                 self.tally.conflicts += 1
@@ -188,8 +184,7 @@ class Rehearsal:
                     c.key: max(0, min(c.max, round(quality * c.max + self.rng.uniform(-1, 1))))
                     for c in criteria
                 }
-                await self.update(
-                    ProgrammeWorkflow.submit_score,
+                await self.call.submit_score(
                     SubmitScore(member=member, reference=reference, scores=scores),
                 )
                 self.tally.scores += 1
@@ -197,10 +192,10 @@ class Rehearsal:
 
     async def decision(self) -> None:
         for _ in range(600):
-            if await self.handle.query(ProgrammeWorkflow.proposal):
+            if await self.call.proposal():
                 break
             await asyncio.sleep(0.05)
-        await self.update(ProgrammeWorkflow.approve_selection, ApproveSelection(actor="simulate"))
+        await self.call.approve_selection(ApproveSelection(actor="simulate"))
         await self.wait_for(lambda s: s.phase == Phase.ACCEPTANCE)
 
     async def acceptance(self) -> None:
@@ -216,16 +211,12 @@ class Rehearsal:
                 answered.add(reference)
                 roll = self.rng.random()
                 if roll < 0.08:
-                    await self.update(
-                        ProgrammeWorkflow.decline_award, AwardResponse(reference=reference)
-                    )
+                    await self.call.decline_award(AwardResponse(reference=reference))
                     self.tally.declined += 1
                 elif roll < 0.12:
                     self.tally.silent += 1
                 else:
-                    await self.update(
-                        ProgrammeWorkflow.accept_award, AwardResponse(reference=reference)
-                    )
+                    await self.call.accept_award(AwardResponse(reference=reference))
             if new:
                 continue
             if status.counts.get("offered", 0):
@@ -266,9 +257,7 @@ class Rehearsal:
             ):
                 self.revised.add(reference)
                 due = self.programme.milestone_due(milestone)
-                await self.support_update(
-                    reference,
-                    ProcessSupportWorkflow.review_report,
+                await self.support(reference).review_report(
                     ReviewReport(
                         milestone=milestone.key,
                         decision="request_revision",
@@ -284,22 +273,18 @@ class Rehearsal:
     async def report_late(self, milestone: Milestone, index: int) -> None:
         """Late reports and revisions arrive and are accepted; a leaver goes, one is let go."""
         for reference in self.active("late", "revised"):
-            status = await self.support_handle(reference).query(ProcessSupportWorkflow.status)
+            status = await self.support(reference).status()
             state = next(m for m in status.milestones if m.key == milestone.key)
             if state.status in ("due", "upcoming", "revision"):
                 await self.report(reference, milestone)
                 await self.accept(reference, milestone)
         if index == 0 and self.leaver:
-            await self.support_update(
-                self.leaver,
-                ProcessSupportWorkflow.withdraw,
+            await self.support(self.leaver).withdraw(
                 EndSupport(reason="Personalwechsel in der Verwaltung", actor="participant"),
             )
             self.ended.add(self.leaver)
         if index == 1 and self.dismissed:
-            await self.support_update(
-                self.dismissed,
-                ProcessSupportWorkflow.terminate,
+            await self.support(self.dismissed).terminate(
                 EndSupport(reason="Keine Mitwirkung", actor="simulate"),
             )
             self.ended.add(self.dismissed)
@@ -313,9 +298,7 @@ class Rehearsal:
         for reference in self.active():
             share = Decimal(self.rng.randint(10, 30)) / 100
             try:
-                await self.support_update(
-                    reference,
-                    ProcessSupportWorkflow.log_support,
+                await self.support(reference).log_support(
                     LogSupport(
                         day=day,
                         days=Decimal(self.rng.randint(1, 4)) if in_kind else None,
@@ -329,7 +312,7 @@ class Rehearsal:
 
     async def answer_invitation(self) -> None:
         """Most invitees answer, some decline, some never do; one changes their mind."""
-        meeting = self.env.client.get_workflow_handle(f"meeting-{self.programme.id}")
+        meeting = client.meeting_handle(self.env.client, self.programme.id)
         p = self.programme
         people = (*p.moderators, *p.jury, *p.organiser.managers)
         invitees = [*sorted(self.behaviour), *sorted({str(x.email).lower() for x in people})]
@@ -343,7 +326,7 @@ class Rehearsal:
                 persons=self.rng.choice([1, 1, 1, 2, 3]),
                 notes=self.rng.choice(["", "", "vegetarisch", "barrierefreier Zugang"]),
             )
-            await send_update(meeting, NetworkMeetingWorkflow.rsvp, answer)
+            await meeting.rsvp(answer)
             self.tally.rsvps += 1
 
     # --- helpers ---------------------------------------------------------------------------
@@ -382,12 +365,7 @@ class Rehearsal:
     async def submit(self, form: dict[str, Any]) -> str | None:
         """The reference of an accepted application, None when it was refused."""
         try:
-            receipt = await send_update(
-                self.handle,
-                ProgrammeWorkflow.submit_application,
-                SubmitApplication(form=form),
-                result_type=SubmitReceipt,
-            )
+            receipt = await self.call.submit_application(SubmitApplication(form=form))
         except Refused:
             self.tally.rejected_at_intake += 1
             return None
@@ -395,11 +373,8 @@ class Rehearsal:
         self.tally.references.append(receipt.reference)
         return receipt.reference
 
-    async def update(self, update: Any, argument: Any) -> Any:
-        return await send_update(self.handle, update, argument)
-
     async def status(self) -> Any:
-        return await self.handle.query(ProgrammeWorkflow.status)
+        return await self.call.status()
 
     async def settled(self) -> Any:
         """The programme's status once it has been idle for half a second: no activity or
@@ -444,16 +419,11 @@ class Rehearsal:
             if r not in self.ended and (not behaviours or b in behaviours)
         ]
 
-    def support_handle(self, reference: str) -> Any:
-        return self.env.client.get_workflow_handle(f"support-{self.programme.id}-{reference}")
-
-    async def support_update(self, reference: str, update: Any, argument: Any) -> Any:
-        return await send_update(self.support_handle(reference), update, argument)
+    def support(self, reference: str) -> client.SupportHandle:
+        return client.support_handle(self.env.client, self.programme.id, reference)
 
     async def report(self, reference: str, milestone: Milestone) -> None:
-        await self.support_update(
-            reference,
-            ProcessSupportWorkflow.submit_report,
+        await self.support(reference).submit_report(
             SubmitReport(
                 milestone=milestone.key,
                 progress="Runder Tisch gegründet, Bestandsaufnahme abgeschlossen.",
@@ -464,9 +434,7 @@ class Rehearsal:
         )
 
     async def accept(self, reference: str, milestone: Milestone) -> None:
-        await self.support_update(
-            reference,
-            ProcessSupportWorkflow.review_report,
+        await self.support(reference).review_report(
             ReviewReport(milestone=milestone.key, decision="accept", actor="simulate"),
         )
 

@@ -1,20 +1,14 @@
-"""``grantflow programme report ID``: the current progress digest as a PDF, from the record."""
+"""The progress digest of ``grantflow programme report``: a PDF from the record."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from activities.documents import PdfRenderer
 from activities.records import RecordActivities
 from grantflow import db
-from grantflow.cli import fail, out, programme_app
 from grantflow.formatting import format_datetime
-from grantflow.settings import get_settings
 from models.messages import DocumentRequest
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
@@ -91,31 +85,3 @@ async def write_digest(
     except OSError as error:
         raise NoDigest(f"--output: cannot write {target}: {error.strerror}") from None
     return target, {"milestone": milestone.key, **context["totals"]}
-
-
-@programme_app.command("report")
-def programme_report(
-    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
-    milestone: Annotated[
-        str | None,
-        typer.Option(help="A reporting milestone's key; default: the latest one that is due."),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="PDF file to write (default: in this folder)."),
-    ] = None,
-) -> None:
-    """Write the current progress digest (PDF) of a programme in support (reads the database)."""
-    try:
-        target, totals = asyncio.run(
-            write_digest(
-                get_settings().database_url, programme_id, milestone, output, datetime.now(UTC)
-            )
-        )
-    except (NoDigest, db.DatabaseNotReady) as problem:
-        raise fail(str(problem)) from None
-    out.print(
-        f"✓ {target}: {totals['milestone']} – {totals['accepted']} accepted, "
-        f"{totals['submitted']} to review, {totals['revision']} in revision, "
-        f"{totals['overdue']} overdue, {totals['ended']} ended"
-    )

@@ -1,4 +1,4 @@
-"""CLI commands for the portal's managers: hashes for ``GRANTFLOW_PORTAL_MANAGERS``."""
+"""``grantflow manager``: managers' portal logins (hashes for ``GRANTFLOW_PORTAL_MANAGERS``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-from grantflow.cli import INVALID, app, fail
+from grantflow.cli.common import INVALID, fail
 
-manager_app = typer.Typer(help="Programme managers' portal logins.", no_args_is_help=True)
-app.add_typer(manager_app, name="manager")
+app = typer.Typer(help="Programme managers' portal logins.", no_args_is_help=True)
+
 
 MIN_PASSWORD = 12
 
 
-@manager_app.command("hash-password")
+@app.command("hash-password")
 def hash_password(
     password: Annotated[
         str,

@@ -22,20 +22,19 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from grantflow import db
+from grantflow.client import connect, start_programme
 from grantflow.definitions import load_programme
-from grantflow.demo_time import LEAD, demo_programme, schedule
+from grantflow.dev.demo_time import LEAD, demo_programme, schedule
+from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkError, LinkSigner
-from grantflow.mailcatcher import read_mailbox
-from grantflow.programme_start import start_programme
 from grantflow.settings import Settings
-from grantflow.temporal import connect
 from models.call import Phase
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 
 log = logging.getLogger("grantflow.demo")
 console = Console(highlight=False, soft_wrap=True)
-EXAMPLE = Path(__file__).resolve().parents[1] / "programmes" / "integration-bw-2020.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "programmes" / "integration-bw-2020.yaml"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_\-.]+")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -26,10 +26,10 @@ from rich.console import Console
 
 import worker
 from grantflow import db
-from grantflow.demo import Login
-from grantflow.mailcatcher import MailCatcher
+from grantflow.client import connect
+from grantflow.dev.demo import Login
+from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
-from grantflow.temporal import connect
 
 log = logging.getLogger("grantflow.stack")
 console = Console(highlight=False, soft_wrap=True)
@@ -152,7 +152,7 @@ async def run_stack(
 ) -> None:
     """Start every part, print where it is, wait for ``stop``, then stop every part.
 
-    ``demo`` (arguments of :func:`grantflow.demo.run_demo`) starts a demo once all is up."""
+    ``demo`` (arguments of :func:`grantflow.dev.demo.run_demo`) starts a demo once all is up."""
     settings, login = development(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.temporal_db.parent.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,7 @@ async def run_stack(
 
 
 async def _demo(settings: Settings, login: Login | None, arguments: dict[str, Any]) -> None:
-    from grantflow.demo import run_demo
+    from grantflow.dev.demo import run_demo
 
     try:
         await run_demo(settings, login=login, **arguments)

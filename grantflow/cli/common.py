@@ -1,0 +1,83 @@
+"""What every command shares: the consoles, failing with a message, running against Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from temporalio.service import RPCError
+
+from grantflow.client import (
+    ProgrammeHandle,
+    Refused,
+    SupportHandle,
+    connect,
+    programme_handle,
+    support_handle,
+)
+from grantflow.settings import get_settings
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+INVALID = 2
+"""Exit code for input that cannot be used (a definition, an application, arguments)."""
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]✗[/red] {escape(message)}")
+    return typer.Exit(code)
+
+
+ProgrammeId = Annotated[str, typer.Argument(help="The programme's id, e.g. integration-bw-2020.")]
+Reference = Annotated[str, typer.Argument(help="Application reference, e.g. INT2020-0007.")]
+
+
+def run(action: Callable[[], Awaitable[T]]) -> T:
+    """Run ``action``; a refusal prints the workflow's reason, an unreachable server says so.
+
+    The Temporal client is released (``gc.collect``) before the command ends, so its native
+    runtime never outlives the interpreter's shutdown.
+    """
+    settings = get_settings()
+    problem: str | None = None
+    try:
+        return asyncio.run(action())
+    except Refused as refusal:
+        problem = str(refusal)
+    except RPCError as error:
+        if "not found" in str(error).lower():
+            problem = "No such programme is running (check the id with `grantflow programme list`)."
+        else:
+            problem = f"Temporal at {settings.temporal_address} answered: {error}"
+    except RuntimeError as error:
+        problem = f"Cannot reach Temporal at {settings.temporal_address}: {error}"
+    finally:
+        gc.collect()
+    raise fail(problem)
+
+
+async def update(
+    programme_id: str, method: Callable[[ProgrammeHandle, A], Awaitable[T]], argument: A
+) -> T:
+    """Send an update through the typed handle, e.g. ``ProgrammeHandle.submit_score``."""
+    client = await connect(get_settings())
+    return await method(programme_handle(client, programme_id), argument)
+
+
+async def support_update(
+    programme_id: str,
+    reference: str,
+    method: Callable[[SupportHandle, A], Awaitable[T]],
+    argument: A,
+) -> T:
+    client = await connect(get_settings())
+    return await method(support_handle(client, programme_id, reference), argument)

@@ -1,0 +1,59 @@
+"""The ``grantflow`` command: programme managers' and operators' front door.
+
+Each command group builds its own Typer app in its own module; this module only assembles
+them (the console script is ``grantflow.cli.main:app``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from grantflow.cli import (
+    award,
+    database,
+    deadline,
+    decision,
+    dev,
+    eligibility,
+    intake,
+    jury,
+    mail,
+    manager,
+    meeting,
+    processes,
+    programme,
+    rehearsal,
+    report,
+    support,
+)
+
+app = typer.Typer(
+    help="grantflow: public funding programmes as durable workflows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+app.command("simulate")(rehearsal.simulate)
+app.command("dev")(dev.dev)
+app.command("demo")(dev.demo)
+app.command("portal")(processes.run_portal)
+app.command("worker")(processes.run_worker)
+app.command("apply")(intake.apply)
+app.command("withdraw")(intake.withdraw)
+
+app.add_typer(programme.app, name="programme")
+app.add_typer(database.app, name="db")
+app.add_typer(mail.app, name="mail")
+app.add_typer(jury.app, name="jury")
+app.add_typer(decision.app, name="decision")
+app.add_typer(award.app, name="award")
+app.add_typer(deadline.app, name="deadline")
+app.add_typer(eligibility.app, name="eligibility")
+app.add_typer(manager.app, name="manager")
+app.add_typer(report.app, name="report")
+app.add_typer(support.app, name="support")
+app.add_typer(meeting.app, name="meeting")
+
+if __name__ == "__main__":
+    app()

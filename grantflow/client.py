@@ -1,0 +1,353 @@
+"""Talking to Temporal from outside: what the CLI, the portal, the dev tools and tests use.
+
+- the connection as the settings say (local dev server, self-hosted or Temporal Cloud),
+- the workflow ids (one function each),
+- the search attributes (defined in :mod:`workflows.base`, re-exported here),
+- typed handles whose methods send the updates and ask the queries by method reference,
+- the retrying of refused/busy updates, in one place (:func:`send_update`).
+
+Temporal admits at most 10 updates in flight per workflow and answers more with
+RESOURCE_EXHAUSTED; a run that continues as new hands unfinished updates on. Both are
+retried here with backoff, so a person never sees them. A refusal by the workflow (its
+validator or handler) is final and comes back as ``Refused`` with the workflow's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    TLSConfig,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from grantflow.formatting import format_datetime
+from grantflow.settings import SEARCH_ATTRIBUTES, Settings
+from models.call import (
+    BUSY,
+    ApproveSelection,
+    AwardResponse,
+    DeclareConflict,
+    ExtendDeadline,
+    Phase,
+    ProgrammeInput,
+    ProgrammeStatus,
+    Proposal,
+    SetEligibility,
+    SubmitApplication,
+    SubmitReceipt,
+    SubmitScore,
+    WithdrawApplication,
+)
+from models.meeting import MeetingResult, Rsvp
+from models.programme import Programme
+from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport, SupportStatus
+from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME
+from workflows.meeting import NetworkMeetingWorkflow
+from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
+
+__all__ = [
+    "GRANT_PARTICIPANT",
+    "GRANT_PHASE",
+    "GRANT_PROGRAMME",
+    "SEARCH_ATTRIBUTES",
+    "MeetingHandle",
+    "ProgrammeHandle",
+    "Refused",
+    "SupportHandle",
+    "connect",
+    "meeting_handle",
+    "meeting_workflow_id",
+    "programme_handle",
+    "programme_workflow_id",
+    "register_search_attributes",
+    "send_update",
+    "start_programme",
+    "support_handle",
+    "support_workflow_id",
+    "tls_config",
+]
+
+T = TypeVar("T")
+
+# --- the connection -------------------------------------------------------------------------
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        return TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
+
+
+async def connect(settings: Settings) -> Client:
+    """A client that speaks pydantic models (the one data converter of grantflow)."""
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
+        api_key=api_key,
+    )
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register grantflow's search attributes in the client's namespace (idempotent).
+
+    ``make run`` registers them when the dev server starts; this is for servers that are
+    started otherwise (the time-skipping test server of tests and ``grantflow simulate``).
+    """
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
+    request = AddSearchAttributesRequest(
+        namespace=client.namespace,
+        search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as error:
+        if error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+# --- workflow ids ---------------------------------------------------------------------------
+
+
+def programme_workflow_id(programme_id: str) -> str:
+    """The programme's workflow: one per programme (and edition, which is part of its id)."""
+    return f"programme-{programme_id}"
+
+
+def support_workflow_id(programme_id: str, reference: str) -> str:
+    """The process support of one participant (a child of the programme)."""
+    return f"support-{programme_id}-{reference}"
+
+
+def meeting_workflow_id(programme_id: str) -> str:
+    """The closing network meeting of a programme (a child of the programme)."""
+    return f"meeting-{programme_id}"
+
+
+# --- updates, with the server's transient refusals retried ----------------------------------
+
+RETRIED = {RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE}
+
+
+class Refused(Exception):
+    """The workflow refused the update; ``str()`` is its message for the person."""
+
+
+async def send_update(
+    handle: WorkflowHandle[Any, Any],
+    update: Callable[..., Any] | str,
+    argument: Any,
+    *,
+    result_type: type[T] | None = None,
+    max_wait_seconds: float = 120.0,
+) -> T:
+    """Execute ``update`` and return its result; retries the server's transient refusals.
+
+    Every attempt carries the same update id, so the server runs the update at most once
+    per run even when an answer was lost on the way back.
+    """
+    update_id = str(uuid.uuid4())
+    delay, waited = 0.05, 0.0
+    while True:
+        try:
+            return await handle.execute_update(
+                update, argument, id=update_id, result_type=result_type
+            )
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == BUSY):
+                raise Refused(getattr(cause, "message", None) or str(cause)) from None
+            if waited >= max_wait_seconds:
+                raise
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND and await _closed(handle):
+                raise Refused(
+                    "Dieser Vorgang ist bereits abgeschlossen / this process has already ended."
+                ) from None
+            if not _transient(error) or waited >= max_wait_seconds:
+                raise
+        pause = delay * (1 + random.random())
+        await asyncio.sleep(pause)
+        waited += pause
+        delay = min(delay * 2, 2.0)
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Has the workflow ended (completed, terminated, …)? Then no update can reach it."""
+    try:
+        description = await handle.describe()
+    except RPCError:
+        return False
+    return description.status != WorkflowExecutionStatus.RUNNING
+
+
+def _transient(error: RPCError) -> bool:
+    """Too many updates in flight, a server that is briefly away, or an update that the
+    server lost track of while the run changed (continue-as-new) — worth another try."""
+    if error.status in RETRIED:
+        return True
+    return error.status == RPCStatusCode.NOT_FOUND and "update" in error.message.lower()
+
+
+# --- typed handles --------------------------------------------------------------------------
+
+
+class ProgrammeHandle:
+    """A programme's workflow: each update and query is a method (refusals raise ``Refused``)."""
+
+    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+        self.handle = handle
+
+    async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
+        return await send_update(
+            self.handle, ProgrammeWorkflow.submit_application, submission, result_type=SubmitReceipt
+        )
+
+    async def withdraw_application(self, request: WithdrawApplication) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.withdraw_application, request)
+
+    async def extend_deadline(self, request: ExtendDeadline) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.extend_deadline, request)
+
+    async def set_eligibility(self, request: SetEligibility) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.set_eligibility, request)
+
+    async def declare_conflict(self, request: DeclareConflict) -> str | None:
+        """The member the application went to instead (None: no other member is free)."""
+        return await send_update(self.handle, ProgrammeWorkflow.declare_conflict, request)
+
+    async def submit_score(self, request: SubmitScore) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.submit_score, request)
+
+    async def approve_selection(self, request: ApproveSelection) -> list[str]:
+        """The references that get an award letter."""
+        return await send_update(
+            self.handle, ProgrammeWorkflow.approve_selection, request, result_type=list[str]
+        )
+
+    async def accept_award(self, response: AwardResponse) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.accept_award, response)
+
+    async def decline_award(self, response: AwardResponse) -> None:
+        await send_update(self.handle, ProgrammeWorkflow.decline_award, response)
+
+    async def status(self, rpc_timeout: timedelta | None = None) -> ProgrammeStatus:
+        return await self.handle.query(ProgrammeWorkflow.status, rpc_timeout=rpc_timeout)
+
+    async def proposal(self, rpc_timeout: timedelta | None = None) -> Proposal | None:
+        return await self.handle.query(ProgrammeWorkflow.proposal, rpc_timeout=rpc_timeout)
+
+
+class SupportHandle:
+    """One participant's process support: reports, reviews, bookings, the end."""
+
+    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+        self.handle = handle
+
+    async def submit_report(self, report: SubmitReport) -> None:
+        await send_update(self.handle, ProcessSupportWorkflow.submit_report, report)
+
+    async def review_report(self, review: ReviewReport) -> None:
+        await send_update(self.handle, ProcessSupportWorkflow.review_report, review)
+
+    async def log_support(self, entry: LogSupport) -> Decimal:
+        """The participant's total used so far."""
+        return await send_update(self.handle, ProcessSupportWorkflow.log_support, entry)
+
+    async def withdraw(self, request: EndSupport) -> None:
+        await send_update(self.handle, ProcessSupportWorkflow.withdraw, request)
+
+    async def terminate(self, request: EndSupport) -> None:
+        await send_update(self.handle, ProcessSupportWorkflow.terminate, request)
+
+    async def status(self) -> SupportStatus:
+        return await self.handle.query(ProcessSupportWorkflow.status)
+
+
+class MeetingHandle:
+    """The closing network meeting: the invitees' answers."""
+
+    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+        self.handle = handle
+
+    async def rsvp(self, answer: Rsvp) -> None:
+        await send_update(self.handle, NetworkMeetingWorkflow.rsvp, answer)
+
+    async def attendance(self) -> MeetingResult:
+        return await self.handle.query(NetworkMeetingWorkflow.attendance_query)
+
+
+def programme_handle(client: Client, programme_id: str) -> ProgrammeHandle:
+    """The programme's workflow, whichever run is current (no run id: survives continue-as-new)."""
+    return ProgrammeHandle(client.get_workflow_handle(programme_workflow_id(programme_id)))
+
+
+def support_handle(client: Client, programme_id: str, reference: str) -> SupportHandle:
+    return SupportHandle(client.get_workflow_handle(support_workflow_id(programme_id, reference)))
+
+
+def meeting_handle(client: Client, programme_id: str) -> MeetingHandle:
+    return MeetingHandle(client.get_workflow_handle(meeting_workflow_id(programme_id)))
+
+
+# --- starting a programme -------------------------------------------------------------------
+
+
+async def start_programme(
+    client: Client, programme: Programme, task_queue: str, source: str
+) -> datetime | None:
+    """Start ``programme`` (read from the file named ``source``) the same way from the CLI,
+    the portal and the demo; None when it was started, else the moment the already running
+    workflow started."""
+    workflow_id = programme_workflow_id(programme.id)
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(GRANT_PROGRAMME, programme.id),
+            SearchAttributePair(GRANT_PHASE, Phase.SCHEDULED.value),
+        ]
+    )
+    deadline = format_datetime(
+        programme.timeline.application_deadline, programme.language, programme.timezone
+    )
+    try:
+        await client.start_workflow(
+            ProgrammeWorkflow.run,
+            ProgrammeInput(programme=programme),
+            id=workflow_id,
+            task_queue=task_queue,
+            search_attributes=attributes,
+            static_summary=f"{programme.title} ({programme.edition}. Runde)",
+            static_details=(
+                f"Programm {programme.id}: {programme.seats} Plätze, "
+                f"Bewerbungsfrist {deadline}, Definition {source}"
+            ),
+        )
+        return None
+    except WorkflowAlreadyStartedError:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        if described.status == WorkflowExecutionStatus.RUNNING:
+            return described.start_time
+        raise
