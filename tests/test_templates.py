@@ -407,6 +407,12 @@ def documented_document_kinds() -> list[str]:
     return re.findall(r"`([a-z_]+)`", paragraph)
 
 
+def email_template(language: str, message_type: str, suffix: str) -> Path:
+    """The one template of a part for all languages, or the language's own while it has one."""
+    shared = EMAIL_TEMPLATES / f"{message_type}.{suffix}"
+    return shared if shared.is_file() else EMAIL_TEMPLATES / language / f"{message_type}.{suffix}"
+
+
 def words(text: str) -> set[str]:
     return set(re.findall(r"\w+", text))
 
@@ -438,14 +444,14 @@ def test_every_documented_message_type_has_all_six_templates() -> None:
         for message_type in types
         for language in LANGUAGES
         for suffix in ("subject", "txt", "html")
-        if not (EMAIL_TEMPLATES / language / f"{message_type}.{suffix}").is_file()
+        if not email_template(language, message_type, suffix).is_file()
     ]
     assert missing == []
     for message_type in types:
         for language in LANGUAGES:
-            subject = (EMAIL_TEMPLATES / language / f"{message_type}.subject").read_text("utf-8")
+            subject = email_template(language, message_type, "subject").read_text("utf-8")
             assert subject.strip() and "\n" not in subject.strip(), f"{language}/{message_type}"
-            html = (EMAIL_TEMPLATES / language / f"{message_type}.html").read_text("utf-8")
+            html = email_template(language, message_type, "html").read_text("utf-8")
             assert html.startswith('{% extends "base.html" %}')
             assert "{% block content %}" in html
 
