@@ -407,12 +407,6 @@ def documented_document_kinds() -> list[str]:
     return re.findall(r"`([a-z_]+)`", paragraph)
 
 
-def email_template(language: str, message_type: str, suffix: str) -> Path:
-    """The one template of a part for all languages, or the language's own while it has one."""
-    shared = EMAIL_TEMPLATES / f"{message_type}.{suffix}"
-    return shared if shared.is_file() else EMAIL_TEMPLATES / language / f"{message_type}.{suffix}"
-
-
 def words(text: str) -> set[str]:
     return set(re.findall(r"\w+", text))
 
@@ -433,6 +427,12 @@ def html_words(html: str) -> set[str]:
 @pytest.fixture(scope="module")
 def emails() -> EmailRenderer:
     return EmailRenderer()
+
+
+def email_template(language: str, message_type: str, suffix: str) -> Path:
+    """One part's template: ``<type>.<suffix>`` for all languages, else ``<language>/…``."""
+    shared = EMAIL_TEMPLATES / f"{message_type}.{suffix}"
+    return shared if shared.is_file() else EMAIL_TEMPLATES / language / shared.name
 
 
 def test_every_documented_message_type_has_all_six_templates() -> None:
