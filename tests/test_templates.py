@@ -429,6 +429,12 @@ def emails() -> EmailRenderer:
     return EmailRenderer()
 
 
+def email_template(language: str, message_type: str, suffix: str) -> Path:
+    """One part's template: ``<type>.<suffix>`` for all languages, else ``<language>/…``."""
+    shared = EMAIL_TEMPLATES / f"{message_type}.{suffix}"
+    return shared if shared.is_file() else EMAIL_TEMPLATES / language / shared.name
+
+
 def test_every_documented_message_type_has_all_six_templates() -> None:
     types = documented_message_types()
     assert len(types) == 16
@@ -438,14 +444,14 @@ def test_every_documented_message_type_has_all_six_templates() -> None:
         for message_type in types
         for language in LANGUAGES
         for suffix in ("subject", "txt", "html")
-        if not (EMAIL_TEMPLATES / language / f"{message_type}.{suffix}").is_file()
+        if not email_template(language, message_type, suffix).is_file()
     ]
     assert missing == []
     for message_type in types:
         for language in LANGUAGES:
-            subject = (EMAIL_TEMPLATES / language / f"{message_type}.subject").read_text("utf-8")
+            subject = email_template(language, message_type, "subject").read_text("utf-8")
             assert subject.strip() and "\n" not in subject.strip(), f"{language}/{message_type}"
-            html = (EMAIL_TEMPLATES / language / f"{message_type}.html").read_text("utf-8")
+            html = email_template(language, message_type, "html").read_text("utf-8")
             assert html.startswith('{% extends "base.html" %}')
             assert "{% block content %}" in html
 

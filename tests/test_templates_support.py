@@ -26,7 +26,6 @@ from models.messages import Address, DocumentRequest, LetterHead
 from tests.test_templates import (
     AMOUNT,
     DOCUMENT_TEMPLATES,
-    EMAIL_TEMPLATES,
     HOSTILE,
     LANGUAGES,
     MESSAGES_DOC,
@@ -34,6 +33,7 @@ from tests.test_templates import (
     REFERENCE,
     application_view,
     assert_same_content,
+    email_template,
     milestones_view,
     programme_view,
     visible_text,
@@ -451,14 +451,14 @@ def test_every_documented_message_type_has_all_six_templates() -> None:
         for message_type in types
         for language in LANGUAGES
         for suffix in ("subject", "txt", "html")
-        if not (EMAIL_TEMPLATES / language / f"{message_type}.{suffix}").is_file()
+        if not email_template(language, message_type, suffix).is_file()
     ]
     assert missing == []
     for message_type in types:
         for language in LANGUAGES:
-            subject = (EMAIL_TEMPLATES / language / f"{message_type}.subject").read_text("utf-8")
+            subject = email_template(language, message_type, "subject").read_text("utf-8")
             assert subject.strip() and "\n" not in subject.strip(), f"{language}/{message_type}"
-            html = (EMAIL_TEMPLATES / language / f"{message_type}.html").read_text("utf-8")
+            html = email_template(language, message_type, "html").read_text("utf-8")
             assert html.startswith('{% extends "base.html" %}'), f"{language}/{message_type}"
             assert "{% block content %}" in html
 
