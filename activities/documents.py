@@ -28,7 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.lookup import ApplicationLookup, postal_address
 from grantflow.formatting import TEMPLATES, template_environment
-from models.messages import DocumentRequest, Language, StoredDocument
+from models.messages import DocumentRequest, StoredDocument
 from models.orm import Document
 
 logger = logging.getLogger(__name__)
@@ -36,28 +36,6 @@ logger = logging.getLogger(__name__)
 DOCUMENT_TEMPLATES = TEMPLATES / "documents"
 LAYOUT = "letter"
 """The base layout every document extends; not a document kind of its own."""
-
-TERMS: dict[Language, dict[str, str]] = {
-    "de": {
-        "date": "Datum",
-        "our_reference": "Unser Zeichen",
-        "page": "Seite",
-        "of": "von",
-        "salutation": "Sehr geehrte Damen und Herren,",
-        "closing": "Mit freundlichen Grüßen",
-        "unsigned": "Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.",
-    },
-    "en": {
-        "date": "Date",
-        "our_reference": "Our reference",
-        "page": "Page",
-        "of": "of",
-        "salutation": "Dear Sir or Madam,",
-        "closing": "Kind regards",
-        "unsigned": "This letter was produced electronically and is valid without a signature.",
-    },
-}
-"""The few fixed words of the layout, in both languages (``t`` in the templates)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -170,7 +148,6 @@ class PdfRenderer:
             "letter": request.letter,
             "language": request.language,
             "kind": request.kind,
-            "t": TERMS[request.language],
         }
         try:
             return template.render(context)

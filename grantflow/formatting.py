@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from grantflow import i18n
+from grantflow.i18n import N_, t
 
 TEMPLATES = Path(str(files("templates")))
 """The templates (emails, documents, portal pages): package data, found wherever installed."""
@@ -28,28 +29,20 @@ MONTHS = {
 
 
 APPLICANT_TYPES = {
-    "de": {
-        "municipality": "Gemeinde/Stadt",
-        "district": "Landkreis",
-        "administrative_association": "Gemeindeverwaltungsverband",
-        "association": "Verein",
-        "foundation": "Stiftung",
-        "company": "Unternehmen",
-    },
-    "en": {
-        "municipality": "Municipality",
-        "district": "District",
-        "administrative_association": "Administrative association",
-        "association": "Association",
-        "foundation": "Foundation",
-        "company": "Company",
-    },
+    "municipality": N_("Municipality"),
+    "district": N_("District"),
+    "administrative_association": N_("Administrative association"),
+    "association": N_("Association"),
+    "foundation": N_("Foundation"),
+    "company": N_("Company"),
 }
+"""Who may apply, as a letter names them (translated when formatted)."""
 
 
 def format_applicant_type(value: str, language: str = "de") -> str:
-    """``municipality`` → ``Gemeinde/Stadt``."""
-    return APPLICANT_TYPES[language].get(str(value), str(value))
+    """``municipality`` → ``Gemeinde/Stadt`` (``Municipality``); an unknown type as it is."""
+    key = str(value)
+    return t(language, APPLICANT_TYPES[key]) if key in APPLICANT_TYPES else key
 
 
 def _as_date(value: date | datetime | str) -> date | datetime:
