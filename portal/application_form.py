@@ -20,53 +20,44 @@ from pydantic import BaseModel, EmailStr, ValidationError
 
 from grantflow.definitions import field_path
 from grantflow.formatting import format_applicant_type, format_money
+from grantflow.i18n import N_, t
 from models.application import ApplicationForm
 from models.programme import PUBLIC_APPLICANT_TYPES, Programme
 
 Language = Literal["de", "en"]
 Widget = Literal["text", "textarea", "email", "number", "amount", "checkbox", "select", "lines"]
 
-LABELS: dict[str, dict[Language, str]] = {
-    "applicant": {"de": "Antragsteller", "en": "Applicant"},
-    "applicant.name": {"de": "Name der Organisation", "en": "Name of the organisation"},
-    "applicant.type": {"de": "Art des Antragstellers", "en": "Type of applicant"},
-    "applicant.contact": {"de": "Ansprechperson", "en": "Contact person"},
-    "applicant.contact.name": {"de": "Name", "en": "Name"},
-    "applicant.contact.email": {"de": "E-Mail-Adresse", "en": "Email address"},
-    "applicant.contact.phone": {"de": "Telefon", "en": "Phone"},
-    "applicant.address": {"de": "Anschrift", "en": "Postal address"},
-    "applicant.population": {"de": "Einwohnerzahl", "en": "Population"},
-    "title": {"de": "Titel des Vorhabens", "en": "Title of the project"},
-    "summary": {"de": "Kurzbeschreibung des Vorhabens", "en": "Summary of the project"},
-    "goals": {"de": "Ziele", "en": "Goals"},
-    "partners": {"de": "Partner", "en": "Partners"},
-    "requested_amount": {"de": "Beantragter Betrag", "en": "Amount requested"},
-    "council_resolution": {
-        "de": "Ein Beschluss des Gemeinderats bzw. Kreistags liegt vor",
-        "en": "A resolution of the council backs this application",
-    },
-    "attachments": {"de": "Anlagen", "en": "Attachments"},
+LABELS: dict[str, str] = {
+    "applicant": N_("Applicant"),
+    "applicant.name": N_("Name of the organisation"),
+    "applicant.type": N_("Type of applicant"),
+    "applicant.contact": N_("Contact person"),
+    "applicant.contact.name": N_("Name"),
+    "applicant.contact.email": N_("Email address"),
+    "applicant.contact.phone": N_("Phone"),
+    "applicant.address": N_("Postal address"),
+    "applicant.population": N_("Population"),
+    "title": N_("Title of the project"),
+    "summary": N_("Summary of the project"),
+    "goals": N_("Goals"),
+    "partners": N_("Partners"),
+    "requested_amount": N_("Amount requested"),
+    "council_resolution": N_("A resolution of the council backs this application"),
+    "attachments": N_("Attachments"),
 }
 
-HINTS: dict[str, dict[Language, str]] = {
-    "goals": {"de": "Ein Ziel pro Zeile.", "en": "One goal per line."},
-    "partners": {"de": "Ein Partner pro Zeile.", "en": "One partner per line."},
-    "council_resolution": {
-        "de": "Für Gemeinden, Landkreise und Gemeindeverwaltungsverbände erforderlich.",
-        "en": "Required for municipalities, districts and administrative associations.",
-    },
-    "attachments": {
-        "de": "PDF, PNG, JPEG, ODT oder DOCX, höchstens {limit} je Datei.",
-        "en": "PDF, PNG, JPEG, ODT or DOCX, at most {limit} per file.",
-    },
+HINTS: dict[str, str] = {
+    "goals": N_("One goal per line."),
+    "partners": N_("One partner per line."),
+    "council_resolution": N_(
+        "Required for municipalities, districts and administrative associations."
+    ),
+    "attachments": N_("PDF, PNG, JPEG, ODT or DOCX, at most %(limit)s per file."),
 }
 
-ATTACHMENT_KINDS: dict[str, dict[Language, str]] = {
-    "council_resolution": {
-        "de": "Beschluss des Gemeinderats bzw. Kreistags",
-        "en": "Council resolution",
-    },
-    "other": {"de": "Weitere Unterlage", "en": "Further document"},
+ATTACHMENT_KINDS: dict[str, str] = {
+    "council_resolution": N_("Council resolution"),
+    "other": N_("Further document"),
 }
 
 ATTACHMENTS = "attachments"
@@ -117,7 +108,7 @@ def label(path: str, language: Language) -> str:
     """The label of ``path``; a field missing from the table still gets a readable one."""
     known = LABELS.get(path)
     if known:
-        return known[language]
+        return t(language, known)
     return path.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
@@ -158,7 +149,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 def _hint(path: str, language: Language, description: str | None) -> str | None:
     known = HINTS.get(path)
-    return known[language] if known else description
+    return t(language, known) if known else description
 
 
 def _widget(spec: Field, annotation: Any, metadata: list[Any], programme: Programme) -> None:
@@ -184,10 +175,11 @@ def _widget(spec: Field, annotation: Any, metadata: list[Any], programme: Progra
         cap = format_money(
             programme.funding.max_per_participant, language, programme.funding.currency
         )
-        spec.hint = spec.hint or (
-            f"In {programme.funding.currency}, höchstens {cap}."
-            if language == "de"
-            else f"In {programme.funding.currency}, at most {cap}."
+        spec.hint = spec.hint or t(
+            language,
+            "In %(currency)s, at most %(cap)s.",
+            currency=programme.funding.currency,
+            cap=cap,
         )
     elif annotation is int:
         spec.widget = "number"
@@ -218,7 +210,7 @@ def uploads(programme: Programme) -> list[Upload]:
             continue
         seen.add(kind)
         words = ATTACHMENT_KINDS.get(kind)
-        name = words[language] if words else kind.replace("_", " ").capitalize()
+        name = t(language, words) if words else kind.replace("_", " ").capitalize()
         result.append(Upload(kind=kind, label=name, required=required.get(kind, False)))
     return result
 
@@ -279,38 +271,17 @@ def parse_amount(raw: str, language: Language) -> str:
 
 # --- errors per field -------------------------------------------------------------------------
 
-MESSAGES: dict[str, dict[Language, str]] = {
-    "missing": {"de": "Bitte ausfüllen.", "en": "Please fill in this field."},
-    "string_too_short": {
-        "de": "Bitte mindestens {min_length} Zeichen eingeben.",
-        "en": "Please enter at least {min_length} characters.",
-    },
-    "string_too_long": {
-        "de": "Bitte höchstens {max_length} Zeichen eingeben.",
-        "en": "Please enter at most {max_length} characters.",
-    },
-    "greater_than": {
-        "de": "Der Wert muss größer als {gt} sein.",
-        "en": "The value must be greater than {gt}.",
-    },
-    "greater_than_equal": {
-        "de": "Der Wert muss mindestens {ge} sein.",
-        "en": "The value must be at least {ge}.",
-    },
-    "number": {"de": "Bitte eine Zahl eingeben.", "en": "Please enter a number."},
-    "decimal_places": {
-        "de": "Bitte höchstens zwei Nachkommastellen angeben.",
-        "en": "Please use at most two decimal places.",
-    },
-    "email": {
-        "de": "Bitte eine gültige E-Mail-Adresse eingeben.",
-        "en": "Please enter a valid email address.",
-    },
-    "choice": {
-        "de": "Bitte eine der angebotenen Möglichkeiten wählen.",
-        "en": "Please choose one of the options offered.",
-    },
-    "invalid": {"de": "Die Angabe ist ungültig.", "en": "This value is not valid."},
+MESSAGES: dict[str, str] = {
+    "missing": N_("Please fill in this field."),
+    "string_too_short": N_("Please enter at least %(min_length)s characters."),
+    "string_too_long": N_("Please enter at most %(max_length)s characters."),
+    "greater_than": N_("The value must be greater than %(gt)s."),
+    "greater_than_equal": N_("The value must be at least %(ge)s."),
+    "number": N_("Please enter a number."),
+    "decimal_places": N_("Please use at most two decimal places."),
+    "email": N_("Please enter a valid email address."),
+    "choice": N_("Please choose one of the options offered."),
+    "invalid": N_("This value is not valid."),
 }
 
 _NUMBER_ERRORS = {"int_parsing", "decimal_parsing", "int_from_float", "decimal_type", "int_type"}
@@ -331,16 +302,16 @@ def errors_by_field(error: ValidationError, language: Language) -> dict[str, str
 def _message(item: Any, language: Language) -> str:
     kind, context = item["type"], item.get("ctx") or {}
     if kind in MESSAGES and kind not in ("number", "email", "choice", "invalid"):
-        return MESSAGES[kind][language].format(**context)
+        return t(language, MESSAGES[kind], **context)
     if kind in _NUMBER_ERRORS:
-        return MESSAGES["number"][language]
+        return t(language, MESSAGES["number"])
     if kind in _DECIMAL_PLACES:
-        return MESSAGES["decimal_places"][language]
+        return t(language, MESSAGES["decimal_places"])
     if kind == "enum":
-        return MESSAGES["choice"][language]
+        return t(language, MESSAGES["choice"])
     if kind == "value_error" and "email" in str(item.get("msg", "")).lower():
-        return MESSAGES["email"][language]
-    return MESSAGES["invalid"][language]
+        return t(language, MESSAGES["email"])
+    return t(language, MESSAGES["invalid"])
 
 
 def not_admitted(data: dict[str, Any], programme: Programme) -> dict[str, str]:
@@ -348,5 +319,5 @@ def not_admitted(data: dict[str, Any], programme: Programme) -> dict[str, str]:
     chosen = (data.get("applicant") or {}).get("type")
     admitted = {t.value for t in programme.eligible_applicant_types}
     if chosen is not None and chosen not in admitted:
-        return {"applicant.type": MESSAGES["choice"][programme.language]}
+        return {"applicant.type": t(programme.language, MESSAGES["choice"])}
     return {}

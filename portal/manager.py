@@ -231,7 +231,7 @@ async def start_new_programme(
         text = content.decode("utf-8")
         programme = validate(Programme, parse_yaml(text, source), source)
     except UnicodeDecodeError:
-        return again("not UTF-8 text / keine UTF-8-Textdatei", [], 422)
+        return again(f"{TEXT['en']['not_utf8']} / {TEXT['de']['not_utf8']}", [], 422)
     except DefinitionError as error:
         return again(None, error.problems, 422)
     try:

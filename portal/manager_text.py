@@ -1,288 +1,205 @@
-"""Words of the managers' area and the mailbox, in German (default) and English."""
+"""Words of the managers' area and the mailbox: keys to catalogue messages (``grantflow.i18n``).
+
+Templates read them as ``t.<key>`` from :data:`TEXT`, which translates on access; the pages
+are German unless ``?lang=en`` asks for English or the programme's language is English.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from fastapi import Request
 
-from models.call import PHASE_WORDS, Phase
+from grantflow.i18n import LANGUAGES, N_, t, translations
+from models.call import Phase
 
-LANGUAGES = ("de", "en")
 
-PHASES_EN = {
-    Phase.SCHEDULED: "call scheduled",
-    Phase.OPEN: "open for applications",
-    Phase.FORMAL_CHECK: "formal check",
-    Phase.JURY: "jury review",
-    Phase.DECISION: "selection decision",
-    Phase.ACCEPTANCE: "acceptance of the awards",
-    Phase.SUPPORT: "process support",
-    Phase.MEETING: "network meeting",
-    Phase.CLOSED: "closed",
+def pgettext(context: str, message: str) -> tuple[str, str]:
+    """Marks ``message`` in ``context`` for the catalogue (for a word that one English source
+    shares with a different German one); translated with :func:`translate`."""
+    return context, message
+
+
+Message = str | tuple[str, str]
+
+
+def translate(language: str, message: Message) -> str:
+    """A table's message (plain, or ``(context, message)`` from :func:`pgettext`)."""
+    if isinstance(message, tuple):
+        return translations(language).pgettext(*message)
+    return t(language, message)
+
+
+PHASES: dict[Phase, str] = {
+    Phase.SCHEDULED: N_("call scheduled"),
+    Phase.OPEN: N_("open for applications"),
+    Phase.FORMAL_CHECK: N_("formal check"),
+    Phase.JURY: N_("jury review"),
+    Phase.DECISION: N_("selection decision"),
+    Phase.ACCEPTANCE: N_("acceptance of the awards"),
+    Phase.SUPPORT: N_("process support"),
+    Phase.MEETING: N_("network meeting"),
+    Phase.CLOSED: N_("closed"),
 }
 
-DEADLINES_EN = {
-    "Veröffentlichung": "Publication",
-    "Bewerbungsfrist": "Application deadline",
-    "Ende der Formalprüfung": "End of the formal check",
-    "Jury-Frist": "Jury deadline",
-    "Annahmefrist": "Acceptance deadline",
+DEADLINES: dict[str, Message] = {
+    "Veröffentlichung": pgettext("deadline", "Publication"),
+    "Bewerbungsfrist": pgettext("deadline", "Application deadline"),
+    "Ende der Formalprüfung": pgettext("deadline", "End of the formal check"),
+    "Jury-Frist": pgettext("deadline", "Jury deadline"),
+    "Annahmefrist": pgettext("deadline", "Acceptance deadline"),
+}
+"""The workflow status query's German deadline labels (``next_label``), matched by their words
+until the query returns keys."""
+
+WORDS: dict[str, Message] = {
+    "managers": N_("Programme management"),
+    "login": N_("Sign in"),
+    "login_title": N_("Programme managers' sign-in"),
+    "email": N_("Email address"),
+    "password": N_("Password"),
+    "login_failed": N_("The email address or the password is wrong."),
+    "logout": N_("Sign out"),
+    "signed_in_as": N_("Signed in as"),
+    "forbidden_title": N_("Request refused"),
+    "forbidden": N_(
+        "The form has expired or is incomplete (its security token is missing). "
+        "Please reload the page and send it again. Nothing was changed."
+    ),
+    "dashboard": N_("Programmes"),
+    "no_programmes": N_("No programmes yet. Start one with a definition file."),
+    "programme": N_("Programme"),
+    "phase": N_("Phase"),
+    "counts": N_("Counts"),
+    "next_deadline": N_("Next deadline"),
+    "upcoming": N_("Coming dates"),
+    "date_publication": N_("Publication"),
+    "date_application_deadline": N_("Application deadline"),
+    "date_jury_deadline": N_("End of the jury's scoring"),
+    "date_support_start": N_("Start of support"),
+    "date_closing_meeting": N_("Network meeting"),
+    "unreachable": N_("The workflow cannot be reached right now; shown is the database's record."),
+    "start_programme": N_("Start a programme"),
+    "definition_file": N_("Definition file (YAML)"),
+    "start": N_("Start"),
+    "definition_problems": N_("The definition was not started; it has problems:"),
+    "started": N_("The programme was started."),
+    "already_running": N_("The programme has been running since"),
+    "applications": N_("Applications"),
+    "reference": N_("Reference"),
+    "organisation": N_("Applicant"),
+    "amount": N_("Amount"),
+    "status": N_("Status"),
+    "eligibility": N_("Formal check"),
+    "eligible": N_("eligible"),
+    "ineligible": N_("ineligible"),
+    "overridden": N_("overridden"),
+    "not_checked": N_("not checked yet"),
+    "scores": N_("Scores"),
+    "rank": N_("Rank"),
+    "score": N_("Score"),
+    "no_applications": N_("No applications yet."),
+    "export": N_("Export"),
+    "export_applications": N_("Applications as CSV"),
+    "export_scores": N_("Scores as CSV"),
+    "override_eligibility": N_("Override the formal check"),
+    "application": N_("Application"),
+    "result": N_("Result"),
+    "reason": N_("Reason"),
+    "save": N_("Save"),
+    "extend_deadline": N_("Extend the application deadline"),
+    "new_deadline": N_("New deadline (programme's local time)"),
+    "extend": N_("Extend"),
+    "selection": N_("Selection"),
+    "proposal_pending": N_("Selection proposal – awaiting approval"),
+    "proposal_approved": N_("Selection approved"),
+    "no_proposal": N_("No selection proposal yet (the jury is still scoring)."),
+    "selected": N_("selected"),
+    "waitlist": N_("waitlist"),
+    "rejected": N_("rejected"),
+    "proposal": N_("Proposal"),
+    "move": N_("Move"),
+    "keep": N_("as proposed"),
+    "to_selected": N_("into the selection"),
+    "to_waitlist": N_("onto the waitlist"),
+    "move_reason": N_("Reason for the move"),
+    "approve": N_("Approve the selection"),
+    "reviews": N_("Reviews"),
+    "reports": N_("Reports to review"),
+    "no_reports": N_("No reports are waiting for review."),
+    "milestone": N_("Milestone"),
+    "due": N_("due"),
+    "progress": N_("Progress"),
+    "people_reached": N_("people reached"),
+    "decision": N_("Decision"),
+    "accept": N_("accept"),
+    "request_revision": N_("request a revision"),
+    "comment": N_("Comment"),
+    "new_due": N_("New due date for the revision"),
+    "review": N_("Save the review"),
+    "participants": N_("Participants"),
+    "no_participants": N_("No participants in process support yet."),
+    "terminate": N_("End the support"),
+    "terminate_reason": N_("Reason for ending"),
+    "documents": N_("Documents"),
+    "no_documents": N_("No documents yet."),
+    "kind": N_("Kind"),
+    "created": N_("created"),
+    "pages": N_("pages"),
+    "download": N_("Download"),
+    "refused": N_("Not done"),
+    "required": N_("Please fill in."),
+    "choose": N_("Please choose."),
+    "bad_datetime": N_("Please give a date and time, e.g. 2020-03-20T23:59."),
+    "bad_date": N_("Please give a date, e.g. 2021-09-30."),
+    "not_found": N_("Not found"),
+    "no_such_programme": N_("There is no such programme (or it is being set up right now)."),
+    "temporal_down": N_(
+        "Temporal cannot be reached right now; please try again later. Nothing was changed."
+    ),
+    "no_such_process": N_("There is no such process (any more). Nothing was changed."),
+    "done_eligibility": N_("The formal check result was changed."),
+    "done_deadline": N_("The application deadline was extended."),
+    "done_approve": N_("The selection was approved; the letters are going out."),
+    "done_review": N_("The report's review was saved."),
+    "done_terminate": N_("The process support was ended."),
+    "file_too_large": N_("The file is too large (at most 1 MB)."),
+    "file_missing": N_("Please choose a file."),
+    "not_utf8": N_("not UTF-8 text"),  # shown in both languages
+    "back": N_("Back to the overview"),
+    "mailbox": N_("Mailbox (development)"),
+    "mailbox_empty": N_("No emails caught yet."),
+    "date": N_("Date"),
+    "to": N_("To"),
+    "from": N_("From"),
+    "subject": N_("Subject"),
+    "message_type": N_("Type"),
+    "html_part": N_("HTML version"),
+    "text_part": N_("Text version"),
+    "attachments": pgettext("email", "Attachments"),
+    "to_mailbox": N_("Back to the mailbox"),
+    "bad_name": N_("Not a valid email name."),
+    "shown_newest": N_("Showing the newest"),
 }
 
-TEXT: dict[str, dict[str, str]] = {
-    "de": {
-        "managers": "Programmleitung",
-        "login": "Anmelden",
-        "login_title": "Anmeldung der Programmleitung",
-        "email": "E-Mail-Adresse",
-        "password": "Passwort",
-        "login_failed": "E-Mail-Adresse oder Passwort ist falsch.",
-        "logout": "Abmelden",
-        "signed_in_as": "Angemeldet als",
-        "forbidden_title": "Anfrage abgelehnt",
-        "forbidden": "Das Formular ist abgelaufen oder unvollständig (Sicherheitsmerkmal fehlt). "
-        "Bitte laden Sie die Seite neu und senden Sie es erneut. Es wurde nichts geändert.",
-        "dashboard": "Übersicht der Programme",
-        "no_programmes": "Noch keine Programme. Starten Sie eines mit einer Definitionsdatei.",
-        "programme": "Programm",
-        "phase": "Phase",
-        "counts": "Zahlen",
-        "next_deadline": "Nächste Frist",
-        "upcoming": "Kommende Termine",
-        "date_publication": "Veröffentlichung",
-        "date_application_deadline": "Bewerbungsschluss",
-        "date_jury_deadline": "Ende der Jurybewertung",
-        "date_support_start": "Beginn der Förderung",
-        "date_closing_meeting": "Netzwerktreffen",
-        "unreachable": "Der Workflow ist gerade nicht erreichbar; angezeigt wird der Stand der "
-        "Datenbank.",
-        "start_programme": "Programm starten",
-        "definition_file": "Definitionsdatei (YAML)",
-        "start": "Starten",
-        "definition_problems": "Die Definition wurde nicht gestartet; sie hat Fehler:",
-        "started": "Das Programm wurde gestartet.",
-        "already_running": "Das Programm läuft bereits seit",
-        "applications": "Bewerbungen",
-        "reference": "Aktenzeichen",
-        "organisation": "Antragsteller",
-        "type": "Art",
-        "amount": "Betrag",
-        "status": "Status",
-        "eligibility": "Formalprüfung",
-        "eligible": "förderfähig",
-        "ineligible": "nicht förderfähig",
-        "overridden": "geändert",
-        "not_checked": "noch nicht geprüft",
-        "scores": "Bewertungen",
-        "rank": "Rang",
-        "score": "Punkte",
-        "no_applications": "Noch keine Bewerbungen.",
-        "export": "Export",
-        "export_applications": "Bewerbungen als CSV",
-        "export_scores": "Bewertungen als CSV",
-        "override_eligibility": "Formalprüfung ändern",
-        "application": "Bewerbung",
-        "result": "Ergebnis",
-        "reason": "Begründung",
-        "save": "Speichern",
-        "extend_deadline": "Bewerbungsfrist verlängern",
-        "new_deadline": "Neue Frist (Ortszeit des Programms)",
-        "extend": "Verlängern",
-        "selection": "Auswahl",
-        "proposal_pending": "Auswahlvorschlag – wartet auf Freigabe",
-        "proposal_approved": "Auswahl beschlossen",
-        "no_proposal": "Noch kein Auswahlvorschlag (die Jurybewertung läuft noch).",
-        "selected": "ausgewählt",
-        "waitlist": "Nachrückliste",
-        "rejected": "abgelehnt",
-        "proposal": "Vorschlag",
-        "move": "Verschieben",
-        "keep": "wie vorgeschlagen",
-        "to_selected": "in die Auswahl",
-        "to_waitlist": "auf die Nachrückliste",
-        "move_reason": "Begründung der Verschiebung",
-        "approve": "Auswahl freigeben",
-        "reviews": "Gutachten",
-        "reports": "Berichte zur Prüfung",
-        "no_reports": "Keine Berichte warten auf Prüfung.",
-        "milestone": "Meilenstein",
-        "due": "fällig",
-        "progress": "Fortschritt",
-        "people_reached": "erreichte Personen",
-        "decision": "Entscheidung",
-        "accept": "annehmen",
-        "request_revision": "Überarbeitung anfordern",
-        "comment": "Kommentar",
-        "new_due": "Neue Frist für die Überarbeitung",
-        "review": "Prüfung speichern",
-        "participants": "Teilnehmende",
-        "no_participants": "Noch keine Teilnehmenden in der Prozessbegleitung.",
-        "terminate": "Begleitung beenden",
-        "terminate_reason": "Grund der Beendigung",
-        "documents": "Dokumente",
-        "no_documents": "Noch keine Dokumente.",
-        "kind": "Art",
-        "created": "erstellt",
-        "pages": "Seiten",
-        "download": "Herunterladen",
-        "refused": "Nicht ausgeführt",
-        "required": "Bitte ausfüllen.",
-        "choose": "Bitte auswählen.",
-        "bad_datetime": "Bitte als Datum und Uhrzeit angeben, z. B. 2020-03-20T23:59.",
-        "bad_date": "Bitte als Datum angeben, z. B. 2021-09-30.",
-        "not_found": "Nicht gefunden",
-        "no_such_programme": "Dieses Programm gibt es nicht (oder es wird gerade angelegt).",
-        "temporal_down": "Temporal ist gerade nicht erreichbar; bitte später erneut versuchen. "
-        "Es wurde nichts geändert.",
-        "no_such_process": "Diesen Vorgang gibt es nicht (mehr). Es wurde nichts geändert.",
-        "done_eligibility": "Das Ergebnis der Formalprüfung wurde geändert.",
-        "done_deadline": "Die Bewerbungsfrist wurde verlängert.",
-        "done_approve": "Die Auswahl wurde freigegeben; die Briefe gehen hinaus.",
-        "done_review": "Die Prüfung des Berichts wurde gespeichert.",
-        "done_terminate": "Die Prozessbegleitung wurde beendet.",
-        "file_too_large": "Die Datei ist zu groß (höchstens 1 MB).",
-        "file_missing": "Bitte eine Datei auswählen.",
-        "back": "Zurück zur Übersicht",
-        "mailbox": "Postfach (Entwicklung)",
-        "mailbox_empty": "Noch keine E-Mails abgefangen.",
-        "date": "Datum",
-        "to": "An",
-        "from": "Von",
-        "subject": "Betreff",
-        "message_type": "Typ",
-        "html_part": "HTML-Fassung",
-        "text_part": "Text-Fassung",
-        "attachments": "Anhänge",
-        "to_mailbox": "Zurück zum Postfach",
-        "bad_name": "Ungültiger Name einer E-Mail.",
-        "shown_newest": "Angezeigt werden die neuesten",
-    },
-    "en": {
-        "managers": "Programme management",
-        "login": "Sign in",
-        "login_title": "Programme managers' sign-in",
-        "email": "Email address",
-        "password": "Password",
-        "login_failed": "The email address or the password is wrong.",
-        "logout": "Sign out",
-        "signed_in_as": "Signed in as",
-        "forbidden_title": "Request refused",
-        "forbidden": "The form has expired or is incomplete (its security token is missing). "
-        "Please reload the page and send it again. Nothing was changed.",
-        "dashboard": "Programmes",
-        "no_programmes": "No programmes yet. Start one with a definition file.",
-        "programme": "Programme",
-        "phase": "Phase",
-        "counts": "Counts",
-        "next_deadline": "Next deadline",
-        "upcoming": "Coming dates",
-        "date_publication": "Publication",
-        "date_application_deadline": "Application deadline",
-        "date_jury_deadline": "End of the jury's scoring",
-        "date_support_start": "Start of support",
-        "date_closing_meeting": "Network meeting",
-        "unreachable": "The workflow cannot be reached right now; shown is the database's record.",
-        "start_programme": "Start a programme",
-        "definition_file": "Definition file (YAML)",
-        "start": "Start",
-        "definition_problems": "The definition was not started; it has problems:",
-        "started": "The programme was started.",
-        "already_running": "The programme has been running since",
-        "applications": "Applications",
-        "reference": "Reference",
-        "organisation": "Applicant",
-        "type": "Type",
-        "amount": "Amount",
-        "status": "Status",
-        "eligibility": "Formal check",
-        "eligible": "eligible",
-        "ineligible": "ineligible",
-        "overridden": "overridden",
-        "not_checked": "not checked yet",
-        "scores": "Scores",
-        "rank": "Rank",
-        "score": "Score",
-        "no_applications": "No applications yet.",
-        "export": "Export",
-        "export_applications": "Applications as CSV",
-        "export_scores": "Scores as CSV",
-        "override_eligibility": "Override the formal check",
-        "application": "Application",
-        "result": "Result",
-        "reason": "Reason",
-        "save": "Save",
-        "extend_deadline": "Extend the application deadline",
-        "new_deadline": "New deadline (programme's local time)",
-        "extend": "Extend",
-        "selection": "Selection",
-        "proposal_pending": "Selection proposal – awaiting approval",
-        "proposal_approved": "Selection approved",
-        "no_proposal": "No selection proposal yet (the jury is still scoring).",
-        "selected": "selected",
-        "waitlist": "waitlist",
-        "rejected": "rejected",
-        "proposal": "Proposal",
-        "move": "Move",
-        "keep": "as proposed",
-        "to_selected": "into the selection",
-        "to_waitlist": "onto the waitlist",
-        "move_reason": "Reason for the move",
-        "approve": "Approve the selection",
-        "reviews": "Reviews",
-        "reports": "Reports to review",
-        "no_reports": "No reports are waiting for review.",
-        "milestone": "Milestone",
-        "due": "due",
-        "progress": "Progress",
-        "people_reached": "people reached",
-        "decision": "Decision",
-        "accept": "accept",
-        "request_revision": "request a revision",
-        "comment": "Comment",
-        "new_due": "New due date for the revision",
-        "review": "Save the review",
-        "participants": "Participants",
-        "no_participants": "No participants in process support yet.",
-        "terminate": "End the support",
-        "terminate_reason": "Reason for ending",
-        "documents": "Documents",
-        "no_documents": "No documents yet.",
-        "kind": "Kind",
-        "created": "created",
-        "pages": "pages",
-        "download": "Download",
-        "refused": "Not done",
-        "required": "Please fill in.",
-        "choose": "Please choose.",
-        "bad_datetime": "Please give a date and time, e.g. 2020-03-20T23:59.",
-        "bad_date": "Please give a date, e.g. 2021-09-30.",
-        "not_found": "Not found",
-        "no_such_programme": "There is no such programme (or it is being set up right now).",
-        "temporal_down": "Temporal cannot be reached right now; please try again later. "
-        "Nothing was changed.",
-        "no_such_process": "There is no such process (any more). Nothing was changed.",
-        "done_eligibility": "The formal check result was changed.",
-        "done_deadline": "The application deadline was extended.",
-        "done_approve": "The selection was approved; the letters are going out.",
-        "done_review": "The report's review was saved.",
-        "done_terminate": "The process support was ended.",
-        "file_too_large": "The file is too large (at most 1 MB).",
-        "file_missing": "Please choose a file.",
-        "back": "Back to the overview",
-        "mailbox": "Mailbox (development)",
-        "mailbox_empty": "No emails caught yet.",
-        "date": "Date",
-        "to": "To",
-        "from": "From",
-        "subject": "Subject",
-        "message_type": "Type",
-        "html_part": "HTML version",
-        "text_part": "Text version",
-        "attachments": "Attachments",
-        "to_mailbox": "Back to the mailbox",
-        "bad_name": "Not a valid email name.",
-        "shown_newest": "Showing the newest",
-    },
-}
+
+class Words(Mapping[str, str]):
+    """:data:`WORDS` in one language, translated when read."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __getitem__(self, key: str) -> str:
+        return translate(self.language, WORDS[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(WORDS)
+
+    def __len__(self) -> int:
+        return len(WORDS)
+
+
+TEXT: dict[str, Words] = {language: Words(language) for language in LANGUAGES}
 
 
 def requested_language(request: Request) -> str:
@@ -296,33 +213,24 @@ def phase_words(phase: str, language: str) -> str:
         known = Phase(phase)
     except ValueError:
         return phase
-    return PHASES_EN[known] if language == "en" else PHASE_WORDS[known]
+    return t(language, PHASES[known])
 
 
-COUNTS = {
-    "de": {
-        "received": "eingegangen", "submitted": "eingereicht", "withdrawn": "zurückgezogen",
-        "eligible": "förderfähig", "ineligible": "nicht förderfähig", "selected": "ausgewählt",
-        "waitlist": "Nachrückliste", "rejected": "abgelehnt", "offered": "Zusage offen",
-        "accepted": "angenommen", "declined": "abgelehnt (Absage)", "lapsed": "Frist verstrichen",
-        "scores": "Bewertungen", "conflicts": "Befangenheiten",
-    },
-    "en": {
-        "received": "received", "submitted": "submitted", "withdrawn": "withdrawn",
-        "eligible": "eligible", "ineligible": "ineligible", "selected": "selected",
-        "waitlist": "waiting list", "rejected": "rejected", "offered": "offer open",
-        "accepted": "accepted", "declined": "declined", "lapsed": "lapsed",
-        "scores": "scores", "conflicts": "conflicts of interest",
-    },
+COUNTS: dict[str, str] = {
+    "received": N_("received"), "submitted": N_("submitted"), "withdrawn": N_("withdrawn"),
+    "eligible": N_("eligible"), "ineligible": N_("ineligible"), "selected": N_("selected"),
+    "waitlist": N_("waiting list"), "rejected": N_("rejected"), "offered": N_("offer open"),
+    "accepted": N_("accepted"), "declined": N_("declined"), "lapsed": N_("lapsed"),
+    "scores": N_("scores"), "conflicts": N_("conflicts of interest"),
 }  # fmt: skip
 """The workflow's counts (``ProgrammeStatus.counts``) in words."""
 
 
 def count_words(key: str, language: str) -> str:
-    return COUNTS["en" if language == "en" else "de"].get(key, key)
+    return t(language, COUNTS[key]) if key in COUNTS else key
 
 
 def deadline_words(label: str | None, language: str) -> str:
     if not label:
         return ""
-    return DEADLINES_EN.get(label, label) if language == "en" else label
+    return translate(language, DEADLINES[label]) if label in DEADLINES else label

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from activities.documents import document_path
 from grantflow.client import Refused, programme_handle
+from grantflow.i18n import t
 from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
@@ -155,7 +156,7 @@ async def call_pdf(request: Request, programme_id: str) -> Response:
     if not path.is_file():
         logger.warning("call document %s of %s is missing on disk", document.id, programme_id)
         return _missing(request, call.language)
-    filename = "ausschreibung.pdf" if call.language == "de" else "call-for-applications.pdf"
+    filename = t(call.language, "call-for-applications.pdf")
     return FileResponse(path, media_type="application/pdf", filename=filename)
 
 
@@ -183,8 +184,8 @@ def _form(
             "fields": application_form.fields(programme),
             "uploads": application_form.uploads(programme),
             "attachments_label": application_form.label("attachments", programme.language),
-            "attachments_hint": application_form.HINTS["attachments"][programme.language].format(
-                limit=limit
+            "attachments_hint": t(
+                programme.language, application_form.HINTS["attachments"], limit=limit
             ),
             "values": values or {},
             "errors": errors or {},
@@ -268,7 +269,7 @@ async def apply(request: Request, programme_id: str) -> Response:
     slots = len(application_form.uploads(programme))
     if _body_size(request) > settings.upload_max_bytes * slots + FORM_ALLOWANCE:
         limit = uploads.size_words(settings.upload_max_bytes, language)
-        message = uploads.MESSAGES["too_much"][language].format(limit=limit)
+        message = t(language, uploads.MESSAGES["too_much"], limit=limit)
         return _form(request, call, errors={"attachments": message}, status_code=413)
 
     submission = await _read(request, call)

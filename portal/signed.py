@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 from activities.documents import document_path
 from activities.lookup import view
 from grantflow.client import Refused, meeting_handle, programme_handle, support_handle
+from grantflow.i18n import LANGUAGES, t
 from grantflow.links import Link, LinkError, LinkSigner, Reused, Tampered
 from models.call import AwardResponse, DeclareConflict, SubmitScore
 from models.meeting import Rsvp
@@ -66,7 +67,7 @@ STATUS = {"tampered": 403, "wrong_purpose": 403, "expired": 410, "used": 410}
 
 @dataclass
 class Opened:
-    """A verified link with its programme and the words of its language."""
+    """A verified link with its programme (whose language its pages speak)."""
 
     link: Link
     programme: Programme
@@ -79,9 +80,6 @@ class Opened:
     def names(self, email: str) -> bool:
         """Is ``email`` the person this link was made for?"""
         return self.signer.person(email) == self.link.subject
-
-    def tr(self, de: str, en: str) -> str:
-        return de if self.language == "de" else en
 
 
 class Problems(dict[str, str]):
@@ -182,13 +180,25 @@ async def _refused(request: Request, error: LinkError, opened: Opened | None = N
         {
             "reason": error.reason,
             "known": opened is not None,
-            "tr": opened.tr if opened else (lambda de, en: de),
             "programme": opened.programme if opened else None,
             "expires": error.link.expires if error.link else None,
+            "both": {each: _unknown_link_words(each) for each in LANGUAGES},
         },
         language=language,
         status_code=STATUS[error.reason],
     )
+
+
+def _unknown_link_words(language: str) -> dict[str, str]:
+    """The words of the page for a link of no known programme (shown in every language)."""
+    return {
+        "title": t(language, "This link is not valid"),
+        "text": t(
+            language,
+            "The link is incomplete or has been changed. Please copy it in full from your email.",
+        ),
+        "nothing": t(language, "Nothing was changed."),
+    }
 
 
 def _render(
@@ -198,7 +208,6 @@ def _render(
         request,
         f"links/{template}",
         {
-            "tr": opened.tr,
             "programme": opened.programme,
             "link": opened.link,
             "errors": {},
@@ -263,9 +272,7 @@ async def answer_award(request: Request, opened: Opened, form: FormData) -> dict
     action = str(form["action"])
     reason = str(form.get("reason", "")).strip() or None
     if reason and len(reason) > 2000:
-        return {
-            "errors": {"reason": opened.tr("Höchstens 2000 Zeichen.", "2000 characters at most.")}
-        }
+        return {"errors": {"reason": t(opened.language, "%(n)s characters at most.", n=2000)}}
     claimed = await _claim(request, opened.link, action)
     if not claimed:
         return await _refused(request, Reused(link=opened.link), opened)  # type: ignore[return-value]
@@ -381,9 +388,7 @@ async def submit_report(request: Request, opened: Opened, form: FormData) -> dic
     }
     errors = Problems()
     if not fields["people_reached"].isdigit():
-        errors["people_reached"] = opened.tr(
-            "Bitte eine ganze Zahl ab 0 angeben.", "Please enter a whole number of 0 or more."
-        )
+        errors["people_reached"] = t(opened.language, "Please enter a whole number of 0 or more.")
     try:
         report = SubmitReport.model_validate(fields) if not errors else None
     except ValidationError as error:
@@ -405,14 +410,11 @@ async def submit_report(request: Request, opened: Opened, form: FormData) -> dic
 def _field_message(opened: Opened, field: str, problem: Any) -> str:
     if problem["type"] == "string_too_short":
         least = problem["ctx"]["min_length"]
-        return opened.tr(
-            f"Bitte mindestens {least} Zeichen schreiben.",
-            f"Please write at least {least} characters.",
-        )
+        return t(opened.language, "Please write at least %(n)s characters.", n=least)
     if problem["type"] == "string_too_long":
         most = problem["ctx"]["max_length"]
-        return opened.tr(f"Höchstens {most} Zeichen.", f"{most} characters at most.")
-    return opened.tr("Bitte prüfen Sie diese Angabe.", "Please check this entry.") + f" ({field})"
+        return t(opened.language, "%(n)s characters at most.", n=most)
+    return t(opened.language, "Please check this entry.") + f" ({field})"
 
 
 # --- network meeting ------------------------------------------------------------------------
@@ -487,15 +489,11 @@ async def answer_rsvp(request: Request, opened: Opened, form: FormData) -> dict[
     }
     errors = Problems()
     if fields["attending"] not in ("yes", "no"):
-        errors["attending"] = opened.tr(
-            "Bitte wählen Sie, ob Sie teilnehmen.", "Please choose whether you will attend."
-        )
+        errors["attending"] = t(opened.language, "Please choose whether you will attend.")
     if not fields["persons"].isdigit() or not 1 <= int(fields["persons"]) <= 20:
-        errors["persons"] = opened.tr(
-            "Bitte eine Zahl von 1 bis 20 angeben.", "Please enter a number from 1 to 20."
-        )
+        errors["persons"] = t(opened.language, "Please enter a number from 1 to 20.")
     if len(fields["notes"]) > 1000:
-        errors["notes"] = opened.tr("Höchstens 1000 Zeichen.", "1000 characters at most.")
+        errors["notes"] = t(opened.language, "%(n)s characters at most.", n=1000)
     invited = await _invited(request, opened)
     if errors or invited is None:
         return {"errors": errors, "form": fields}
@@ -609,17 +607,17 @@ async def submit_score(request: Request, opened: Opened, form: FormData) -> dict
         field = f"{reference}-{criterion.key}"
         value = values[criterion.key] = str(form.get(f"score-{criterion.key}", "")).strip()
         if not value.isdigit() or not 0 <= int(value) <= criterion.max:
-            errors[field] = opened.tr(
-                f"„{criterion.title}“: bitte eine ganze Zahl von 0 bis {criterion.max}.",
-                f"“{criterion.title}”: please enter a whole number from 0 to {criterion.max}.",
+            errors[field] = t(
+                opened.language,
+                "“%(criterion)s”: please enter a whole number from 0 to %(max)s.",
+                criterion=criterion.title,
+                max=criterion.max,
             )
         else:
             scores[criterion.key] = int(value)
     comment = str(form.get("comment", "")).strip() or None
     if comment and len(comment) > 5000:
-        errors[f"{reference}-comment"] = opened.tr(
-            "Höchstens 5000 Zeichen.", "5000 characters at most."
-        )
+        errors[f"{reference}-comment"] = t(opened.language, "%(n)s characters at most.", n=5000)
     sent = {"form": {"reference": reference, "scores": values, "comment": comment or ""}}
     if errors:
         return {"errors": errors, **sent}
@@ -644,9 +642,7 @@ async def declare_conflict(
     if reason and len(reason) > 2000:
         return {
             "errors": {
-                f"{reference}-reason": opened.tr(
-                    "Höchstens 2000 Zeichen.", "2000 characters at most."
-                )
+                f"{reference}-reason": t(opened.language, "%(n)s characters at most.", n=2000)
             },
             **sent,
         }

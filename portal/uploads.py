@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.documents import _write_atomically, document_path
+from grantflow.i18n import N_, t
 from models.orm import Document
 
 KIND = "attachment"
@@ -38,25 +39,14 @@ ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 
 Problem = Literal["too_large", "too_much", "wrong_type", "empty"]
 
-MESSAGES: dict[Problem, dict[str, str]] = {
-    "too_large": {
-        "de": "Die Datei „{name}“ ist größer als {limit} erlaubt.",
-        "en": "The file '{name}' is larger than the {limit} allowed.",
-    },
-    "too_much": {
-        "de": "Die Sendung ist zu groß: höchstens {limit} je Datei. Bitte wählen Sie kleinere "
-        "Dateien und füllen Sie das Formular erneut aus.",
-        "en": "The submission is too large: at most {limit} per file. Please choose smaller "
-        "files and fill in the form again.",
-    },
-    "wrong_type": {
-        "de": "Die Datei „{name}“ ist kein PDF, PNG, JPEG, ODT oder DOCX.",
-        "en": "The file '{name}' is not a PDF, PNG, JPEG, ODT or DOCX.",
-    },
-    "empty": {
-        "de": "Die Datei „{name}“ ist leer.",
-        "en": "The file '{name}' is empty.",
-    },
+MESSAGES: dict[Problem, str] = {
+    "too_large": N_("The file '%(name)s' is larger than the %(limit)s allowed."),
+    "too_much": N_(
+        "The submission is too large: at most %(limit)s per file. Please choose smaller "
+        "files and fill in the form again."
+    ),
+    "wrong_type": N_("The file '%(name)s' is not a PDF, PNG, JPEG, ODT or DOCX."),
+    "empty": N_("The file '%(name)s' is empty."),
 }
 
 
@@ -115,8 +105,8 @@ async def check(upload: UploadFile, kind: str, limit: int, language: str) -> Acc
     data = await upload.read(limit + 1)
 
     def refuse(problem: Problem) -> Rejected:
-        words = MESSAGES[problem][language]
-        return Rejected(words.format(name=name, limit=size_words(limit, language)))
+        limit_words = size_words(limit, language)
+        return Rejected(t(language, MESSAGES[problem], name=name, limit=limit_words))
 
     if len(data) > limit:
         raise refuse("too_large")
