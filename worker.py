@@ -23,7 +23,7 @@ from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
 from activities.reads import ReadActivities
 from activities.records import RecordActivities
-from grantflow import db
+from grantflow import db, i18n
 from grantflow.client import connect
 from grantflow.links import LinkSigner
 from grantflow.settings import Settings, get_settings
@@ -61,15 +61,18 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
 
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "pydantic", "pydantic_core", "email_validator", "idna", "dns"
+        "pydantic", "pydantic_core", "email_validator", "idna", "dns", "babel", "grantflow.i18n"
     )
 )
-"""Workflow code validates emails with pydantic; those modules pass through the sandbox."""
+"""Workflow code validates emails with pydantic and reads words from the text catalogue; those
+modules pass through the sandbox."""
 
 
 def build_worker(
     client: Client, settings: Settings, sessions: Any, pdf_executor: Executor
 ) -> Worker:
+    for language in i18n.LANGUAGES:
+        i18n.translations(language)  # read once here, never from inside a workflow task
     return Worker(
         client,
         task_queue=settings.task_queue,
