@@ -81,10 +81,8 @@ class EmailRenderer:
         context = {**context, "language": language}
 
         def part(suffix: str) -> str:
-            # One template for all languages, its words from the catalogue; a message type
-            # not yet moved there still has a template per language.
-            names = [f"{message_type}.{suffix}", f"{language}/{message_type}.{suffix}"]
-            return self.environment.select_template(names).render(context)
+            # One template for all languages; its words come from the catalogue.
+            return self.environment.get_template(f"{message_type}.{suffix}").render(context)
 
         try:
             subject = re.sub(r"\s+", " ", part("subject")).strip()

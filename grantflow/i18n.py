@@ -4,7 +4,7 @@ Source strings are English and live where they are used: in Python as ``t(langua
 ``tn(language, "…", "…", n)`` or ``N_("…")`` (a marker for tables translated later), in
 templates as ``{% trans %}…{% endtrans %}`` / ``_("…")``. ``make messages`` extracts them into
 ``grantflow/locale/<language>/LC_MESSAGES/grantflow.po``; the ``.mo`` files are compiled when
-the package is built or installed, never committed. ``tests/test_catalogue.py`` fails when a
+the package is built or installed, never committed. ``tests/core/test_catalogue.py`` fails when a
 message lacks a translation in either language.
 """
 
@@ -118,7 +118,7 @@ def install(environment: Environment) -> Environment:
     return environment
 
 
-# Extraction: what `make messages` and tests/test_catalogue.py read from the source.
+# Extraction: what `make messages` and tests/core/test_catalogue.py read from the source.
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("activities", "grantflow", "models", "portal", "templates", "workflows")

@@ -45,8 +45,9 @@ from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal.app import create_app
 from portal.manager_text import TEXT
+from tests.e2e.test_call import _assignments
+from tests.paths import ROOT
 from tests.scenario import EXAMPLE, after, with_timeline
-from tests.test_call import _assignments
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
 from workflows.support import ProcessSupportWorkflow
@@ -54,7 +55,7 @@ from workflows.support import ProcessSupportWorkflow
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
 MANAGER = "programmleitung@fuehrungsakademie.example"
 PASSWORD = "ein-langes-passwort-fuer-die-programmleitung"
 CONTACT = "engagement@musterhausen.example"

@@ -35,9 +35,9 @@ from models.orm import Application, MeetingRsvp, MilestoneReport, Score, UsedLin
 from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
 from models.support import ReviewReport, SupportInput
 from portal.app import create_app
+from tests.e2e.test_call import _assignments
 from tests.scenario import EXAMPLE, application, with_timeline
-from tests.test_call import _assignments
-from tests.test_call_updates import wait_for_phase
+from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow

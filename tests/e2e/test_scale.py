@@ -16,7 +16,7 @@ from grantflow.definitions import load_programme
 from models.call import Phase, ProgrammeInput, SubmitApplication, SubmitReceipt
 from models.orm import Application, OutboxMessage
 from tests.scenario import EXAMPLE, application, with_timeline
-from tests.test_call_updates import wait_for_phase
+from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
 

@@ -7,7 +7,6 @@ import os
 from collections import Counter
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +17,9 @@ from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, 
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport
+from tests.e2e.test_call import _assignments, _proposal, _until, submit
+from tests.paths import HISTORIES
 from tests.scenario import after, application, mail_by_type, programme_at
-from tests.test_call import _assignments, _proposal, _until, submit
 from worker import build_worker
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
@@ -213,7 +213,7 @@ async def test_programme_from_publication_to_close_out(
         for closed in (handle, meeting, support(on_time)):
             assert (await closed.describe()).typed_search_attributes.get(phase) == "CLOSED"
         if os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
-            folder = Path(__file__).parent / "histories"
+            folder = HISTORIES
             for kind, recorded in (
                 ("programme", handle),
                 ("support", support(revised)),

@@ -35,8 +35,8 @@ from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, 
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport
+from tests.e2e.test_call import _assignments, _proposal, _until, submit
 from tests.scenario import ROOT, after, application, mail_by_type, programme_at
-from tests.test_call import _assignments, _proposal, _until, submit
 from worker import build_worker
 from workflows.base import GRANT_PHASE
 from workflows.meeting import NetworkMeetingWorkflow

@@ -26,8 +26,8 @@ from models.programme import Programme
 from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
 from models.support import ReviewReport, SubmitReport, SupportInput
 from tests.conftest import free_port
+from tests.dev.test_stack import BIN, port_open, wait_for_line
 from tests.scenario import application
-from tests.test_stack import BIN, port_open, wait_for_line
 from worker import build_worker
 from workflows.support import ProcessSupportWorkflow
 

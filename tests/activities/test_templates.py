@@ -24,8 +24,8 @@ from grantflow.definitions import load_application, load_programme
 from models.application import ApplicationForm
 from models.messages import Address, DocumentRequest, LetterHead
 from models.programme import Programme
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MESSAGES_DOC = ROOT / "docs" / "messages.md"
 EMAIL_TEMPLATES = ROOT / "templates" / "email"
 DOCUMENT_TEMPLATES = ROOT / "templates" / "documents"
@@ -430,9 +430,8 @@ def emails() -> EmailRenderer:
 
 
 def email_template(language: str, message_type: str, suffix: str) -> Path:
-    """One part's template: ``<type>.<suffix>`` for all languages, else ``<language>/…``."""
-    shared = EMAIL_TEMPLATES / f"{message_type}.{suffix}"
-    return shared if shared.is_file() else EMAIL_TEMPLATES / language / shared.name
+    """One part's template: ``<type>.<suffix>``, the same for every language."""
+    return EMAIL_TEMPLATES / f"{message_type}.{suffix}"
 
 
 def test_every_documented_message_type_has_all_six_templates() -> None:

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from grantflow.cli.main import app
 from grantflow.definitions import DefinitionError, load_application, load_programme
 from models.programme import add_months
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "programmes" / "integration-bw-2020.yaml"
 runner = CliRunner()
 

@@ -3,7 +3,8 @@
 The contexts follow ``docs/messages.md`` (sections "Message types of process support",
 "Message types of the closing network meeting" and "Close-out"); the templates run with
 StrictUndefined, so a key the contract does not provide fails here. The call's helpers and
-contexts come from ``tests.test_templates``; documents are real PDFs read back with pypdf.
+contexts come from ``tests.activities.test_templates``; documents are real PDFs read back
+with pypdf.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pypdf import PdfReader
 from activities.documents import PdfRenderer
 from activities.notifications import EmailRenderer
 from models.messages import Address, DocumentRequest, LetterHead
-from tests.test_templates import (
+from tests.activities.test_templates import (
     AMOUNT,
     DOCUMENT_TEMPLATES,
     HOSTILE,

@@ -17,7 +17,7 @@ from temporalio.common import SearchAttributeKey
 from grantflow.definitions import load_programme
 from models.call import Phase
 from tests.scenario import EXAMPLE, application, with_timeline
-from tests.test_call_updates import wait_for_phase
+from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
 
 BIN = Path(sys.executable).parent

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from models.messages import DocumentKind, MessageType
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "messages.md").read_text(encoding="utf-8")
 
 
@@ -43,10 +42,9 @@ def test_every_document_kind_is_documented_and_every_documented_one_is_known():
 
 def test_every_message_type_and_document_kind_has_its_templates():
     for message_type in MessageType:
-        for language in ("de", "en"):
-            for part in ("subject", "txt", "html"):
-                path = ROOT / "templates" / "email" / language / f"{message_type}.{part}"
-                assert path.is_file(), path
+        for part in ("subject", "txt", "html"):
+            path = ROOT / "templates" / "email" / f"{message_type}.{part}"
+            assert path.is_file(), path
     for kind in DocumentKind:
         assert (ROOT / "templates" / "documents" / f"{kind}.html").is_file(), kind
 

@@ -243,7 +243,7 @@ async def test_refusals_after_the_deadline_and_in_the_jury(
         )
         assert "nicht mehr zurückgezogen" in message
 
-        from tests.test_call import _assignments
+        from tests.e2e.test_call import _assignments
 
         assignments = await _assignments(sessions, None)
         reference = references[0]

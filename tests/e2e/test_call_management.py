@@ -21,8 +21,8 @@ from models.call import (
 )
 from models.orm import AuditEntry
 from tests.conftest import new_id
+from tests.e2e.test_call import _assignments, _proposal, _until, refused, status, submit
 from tests.scenario import after, application, mail_by_type, programme_at, terminate_when_idle
-from tests.test_call import _assignments, _proposal, _until, refused, status, submit
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
 

@@ -15,11 +15,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from tests.paths import HISTORIES
 from tests.reordered_workflow import ReorderedSupport
 from worker import SANDBOX, WORKFLOWS
 from workflows.support import ProcessSupportWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((HISTORIES).glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:

@@ -33,9 +33,9 @@ from models.records import ParticipantsRecord, RegisterProgramme, StoreApplicati
 from models.support import SubmitReport, SupportInput
 from portal.app import create_app
 from portal.manager_text import TEXT
+from tests.e2e.test_call import _assignments
 from tests.scenario import EXAMPLE, application, programme_at, with_timeline
-from tests.test_call import _assignments
-from tests.test_call_updates import wait_for_phase
+from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.programme import ProgrammeWorkflow
 from workflows.support import ProcessSupportWorkflow

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from grantflow.definitions import load_programme
+from tests.paths import ROOT
 
 BIN = Path(sys.executable).parent
-EXAMPLE = Path(__file__).resolve().parent.parent / "programmes" / "integration-bw-2020.yaml"
+EXAMPLE = ROOT / "programmes" / "integration-bw-2020.yaml"
 
 
 def simulate(*args: str) -> dict:

@@ -21,9 +21,9 @@ from grantflow.definitions import load_programme
 from grantflow.settings import SEARCH_ATTRIBUTES
 from models.call import ApproveSelection, AwardResponse, Phase, SubmitScore
 from models.programme import Programme
+from tests.e2e.test_call import _assignments, _proposal, _until, submit
 from tests.scenario import EXAMPLE, application, with_timeline
-from tests.test_call import _assignments, _proposal, _until, submit
-from tests.test_call_updates import wait_for_phase
+from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
 from workflows.mail import without_addresses
 from workflows.programme import ProgrammeWorkflow
