@@ -31,7 +31,7 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import document_path
 from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
-from grantflow.links import LinkSigner
+from grantflow.links import SIGNED_IN_THIS_EMAIL, LinkSigner
 from grantflow.settings import Settings, get_settings
 from models.messages import (
     Attachment,
@@ -78,7 +78,7 @@ class EmailRenderer:
         self.environment.globals["link"] = signer.email_link()
 
     def render(self, message_type: str, language: str, context: dict[str, Any]) -> RenderedEmail:
-        context = {**context, "language": language}
+        context = {**context, "language": language, SIGNED_IN_THIS_EMAIL: {}}
 
         def part(suffix: str) -> str:
             # One template for all languages; its words come from the catalogue.

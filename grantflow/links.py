@@ -150,17 +150,30 @@ class LinkSigner:
         """The ``link(purpose)`` function of the email templates (a Jinja global).
 
         It reads what the token needs from the message's context: the programme, the
-        recipient (application or address) and the date the purpose expires at.
+        recipient (application or address) and the date the purpose expires at. Within one
+        email (a dict under ``SIGNED_IN_THIS_EMAIL`` in the context) a purpose is signed once,
+        so its text and HTML parts carry the same link even when a second passes between them.
         """
 
         @pass_context
         def link(context: Context, purpose: str, **given: Any) -> str:
+            signed = context.get(SIGNED_IN_THIS_EMAIL)
+            key = (purpose, repr(sorted(given.items())))
+            if signed is not None and key in signed:
+                return signed[key]
             values = {**context.get_all(), **given}
             subject, expires = _EMAIL_LINKS[purpose](self, values)
             programme = values["programme"]["id"]
-            return self.url(self.sign(purpose, programme, subject, expires))
+            url = self.url(self.sign(purpose, programme, subject, expires))
+            if signed is not None:
+                signed[key] = url
+            return url
 
         return link
+
+
+SIGNED_IN_THIS_EMAIL = "_signed_links"
+"""Context key of the links one email has signed already (see ``LinkSigner.email_link``)."""
 
 
 def _moment(value: str | datetime) -> datetime:

@@ -218,3 +218,30 @@ def _programme_context() -> dict:
         "sender_name": "Akademie",
         "reply_to": "akademie@example.org",
     }
+
+
+def test_one_email_signs_each_link_once_even_when_the_clock_moves(
+    signer: LinkSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text and HTML parts of one email carry the same link; another email a new one."""
+    from jinja2 import DictLoader, Environment
+
+    from grantflow.links import SIGNED_IN_THIS_EMAIL
+
+    clock = iter(range(1_700_000_000, 1_700_000_100))
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: next(clock))
+    environment = Environment(loader=DictLoader({"part": "{{ link('jury') }}"}))
+    environment.globals["link"] = signer.email_link()
+    context = {
+        "programme": {"id": "int-2020", "jury_deadline": "2030-01-01T00:00:00+00:00"},
+        "recipient": {"email": "jury@example.org"},
+    }
+    email = {**context, SIGNED_IN_THIS_EMAIL: {}}
+    text, html = (environment.get_template("part").render(email) for _ in range(2))
+    assert text == html
+    another = environment.get_template("part").render({**context, SIGNED_IN_THIS_EMAIL: {}})
+    assert another != text
+    assert (
+        signer.verify(token_of(text), "jury").subject
+        == signer.verify(token_of(another), "jury").subject
+    )
