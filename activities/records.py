@@ -47,7 +47,6 @@ from models.records import (
     ParticipantsWithModerators,
     ParticipationRecord,
     PhaseRecord,
-    ProgressRequest,
     RegisterProgramme,
     ReportRecord,
     RsvpRecord,
@@ -593,12 +592,6 @@ class RecordActivities:
                     details={"attending": record.attending, "persons": record.persons},
                 ),
             )
-
-    async def progress_rows(self, request: ProgressRequest) -> list[dict[str, Any]]:
-        """For ``grantflow/report_cli.py``; the activity is ``ReadActivities.progress_rows``."""
-        from activities.reads import ReadActivities
-
-        return await ReadActivities(self.sessions).progress_rows(request)
 
     def all(self) -> Sequence[Any]:
         """Every activity of this class, for the worker."""

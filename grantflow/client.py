@@ -56,6 +56,7 @@ from models.meeting import MeetingResult, Rsvp
 from models.programme import Programme
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport, SupportStatus
 from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME
+from workflows.ids import meeting_workflow_id, support_workflow_id
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
 from workflows.support import ProcessSupportWorkflow
@@ -135,16 +136,6 @@ async def register_search_attributes(client: Client) -> None:
 def programme_workflow_id(programme_id: str) -> str:
     """The programme's workflow: one per programme (and edition, which is part of its id)."""
     return f"programme-{programme_id}"
-
-
-def support_workflow_id(programme_id: str, reference: str) -> str:
-    """The process support of one participant (a child of the programme)."""
-    return f"support-{programme_id}-{reference}"
-
-
-def meeting_workflow_id(programme_id: str) -> str:
-    """The closing network meeting of a programme (a child of the programme)."""
-    return f"meeting-{programme_id}"
 
 
 # --- updates, with the server's transient refusals retried ----------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from activities.documents import PdfRenderer
-from activities.records import RecordActivities
+from activities.reads import ReadActivities
 from grantflow import db
 from grantflow.formatting import format_datetime
 from models.messages import DocumentRequest
@@ -57,7 +57,7 @@ async def write_digest(
                 )
             programme = Programme.model_validate(row.definition)
         milestone = due_milestone(programme, now, key)
-        rows = await RecordActivities(sessions).progress_rows(
+        rows = await ReadActivities(sessions).progress_rows(
             ProgressRequest(programme_id=programme.id, milestone=milestone.key)
         )
         if not rows:
