@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from activities.records import RecordActivities
+from grantflow.client import meeting_workflow_id, support_workflow_id
 from models.application import ApplicationForm
 from models.meeting import Invitee, MeetingInput
 from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
@@ -57,7 +58,7 @@ async def test_support_commands(own_time_skipping_env, settings, sessions, smtp,
             SupportInput(
                 programme=programme, reference=reference, organisation="Stadt Balingen", moderator=0
             ),
-            id=f"support-{programme.id}-{reference}",
+            id=support_workflow_id(programme.id, reference),
             task_queue=settings.task_queue,
         )
         for _ in range(100):
@@ -158,7 +159,7 @@ async def test_meeting_rsvp_command(own_time_skipping_env, settings, sessions, s
                 programme=programme,
                 invitees=[Invitee(key=juror, role="jury", name="Jury", email=juror)],
             ),
-            id=f"meeting-{programme.id}",
+            id=meeting_workflow_id(programme.id),
             task_queue=settings.task_queue,
         )
         yes = await asyncio.to_thread(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from activities.records import RecordActivities
-from grantflow.client import send_update
+from grantflow.client import send_update, support_workflow_id
 from grantflow.definitions import load_programme
 from grantflow.dev.demo import EXAMPLE
 from grantflow.dev.demo_time import demo_programme, schedule, span
@@ -205,7 +205,7 @@ async def test_support_under_a_demo_clock_waits_for_a_late_review_and_completes(
         handle = await dev_env.client.start_workflow(
             ProcessSupportWorkflow.run,
             SupportInput(programme=programme, reference=reference, organisation="Stadt Balingen"),
-            id=f"support-{programme.id}-{reference}",
+            id=support_workflow_id(programme.id, reference),
             task_queue=settings.task_queue,
         )
         opens = due - programme.days(final.opens_days_before)

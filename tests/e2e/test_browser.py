@@ -35,6 +35,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from grantflow.client import support_workflow_id
 from grantflow.definitions import load_programme
 from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkSigner
@@ -555,7 +556,9 @@ async def participant_reports_after_the_kickoff(
     await expect(applicant.get_by_role("status")).to_contain_text("Ihr Bericht ist eingegangen")
     await expect(applicant.get_by_text("Noch nicht geprüft.")).to_be_visible()
     await stage.shot(applicant, "report-submitted")
-    support = stage.env.client.get_workflow_handle(f"support-{stage.programme.id}-{reference}")
+    support = stage.env.client.get_workflow_handle(
+        support_workflow_id(stage.programme.id, reference)
+    )
     milestones = (await support.query(ProcessSupportWorkflow.status)).milestones
     assert next(m for m in milestones if m.key == interim.key).status == "submitted"
     async with stage.sessions() as session:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.common import SearchAttributeKey
 
-from grantflow.client import Refused, send_update
+from grantflow.client import Refused, meeting_workflow_id, send_update, support_workflow_id
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document
@@ -94,7 +94,7 @@ async def test_programme_from_publication_to_close_out(
         refs = await call_until_support(env, handle, programme, sessions, 6)
 
         def support(reference):
-            return env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
+            return env.client.get_workflow_handle(support_workflow_id(programme.id, reference))
 
         on_time, late, revised, silent, leaver, terminated = refs
         interim_1 = programme.milestones[1]
@@ -192,7 +192,7 @@ async def test_programme_from_publication_to_close_out(
                 )
 
         # The network meeting: answers from two participants, a juror and the manager.
-        meeting = env.client.get_workflow_handle(f"meeting-{programme.id}")
+        meeting = env.client.get_workflow_handle(meeting_workflow_id(programme.id))
         start = programme.local(t.closing_meeting)
         await env.sleep(after(start - timedelta(days=30), await env.get_current_time()))
         answers = [
@@ -285,8 +285,8 @@ async def test_support_ended_in_temporal_counts_as_terminated(
         await env.sleep(after(support_start, await env.get_current_time(), timedelta(hours=2)))
         # Cancelled, as `temporal workflow cancel` does: the time-skipping server does not
         # tell a parent of a terminated child; either way the parent gets a ChildWorkflowError.
-        await env.client.get_workflow_handle(f"support-{programme.id}-{goes}").cancel()
-        await env.client.get_workflow_handle(f"meeting-{programme.id}").cancel()
+        await env.client.get_workflow_handle(support_workflow_id(programme.id, goes)).cancel()
+        await env.client.get_workflow_handle(meeting_workflow_id(programme.id)).cancel()
         result = await handle.result()
     outcomes = {o.reference: o.outcome for o in result.support}
     assert outcomes == {stays: "completed", goes: "terminated"}

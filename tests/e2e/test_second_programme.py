@@ -28,7 +28,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from typer.testing import CliRunner
 
 from grantflow.cli.main import app
-from grantflow.client import Refused, send_update
+from grantflow.client import Refused, meeting_workflow_id, send_update, support_workflow_id
 from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.formatting import format_date
 from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
@@ -161,7 +161,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
         await _until(handle, lambda s: s.phase == Phase.SUPPORT)
 
         def support(reference):
-            return env.client.get_workflow_handle(f"support-{programme.id}-{reference}")
+            return env.client.get_workflow_handle(support_workflow_id(programme.id, reference))
 
         on_time, late, revised, silent, leaver = participants
 
@@ -292,7 +292,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
             )
 
         # The celebration evening: invitations 28 days ahead, answers, reminders 10 and 1 day.
-        meeting = env.client.get_workflow_handle(f"meeting-{programme.id}")
+        meeting = env.client.get_workflow_handle(meeting_workflow_id(programme.id))
         evening = programme.local(t.closing_meeting)
         await env.sleep(after(evening - timedelta(days=20), await env.get_current_time()))
         for answer in (

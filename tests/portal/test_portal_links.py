@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import func, select
 
 from activities.records import RecordActivities
-from grantflow.client import send_update
+from grantflow.client import meeting_workflow_id, send_update, support_workflow_id
 from grantflow.definitions import load_programme
 from grantflow.dev.mailcatcher import read_mailbox
 from grantflow.links import LinkSigner
@@ -281,7 +281,7 @@ async def test_an_invitee_answers_the_meeting_invitation_through_its_link(
                 programme=programme,
                 invitees=[Invitee(key=email, role="moderator", name=moderator.name, email=email)],
             ),
-            id=f"meeting-{programme.id}",
+            id=meeting_workflow_id(programme.id),
             task_queue=settings.task_queue,
         )
         [(_, url)] = await emailed_links(settings.mail_dir, "meeting_invitation", to=email)
@@ -358,7 +358,7 @@ async def test_a_participant_reports_through_the_kickoff_link_and_sees_the_revie
                 organisation=form.applicant.name,
                 moderator=0,
             ),
-            id=f"support-{programme.id}-{reference}",
+            id=support_workflow_id(programme.id, reference),
             task_queue=settings.task_queue,
         )
         [(_, url)] = await emailed_links(settings.mail_dir, "support_kickoff", to=contact)

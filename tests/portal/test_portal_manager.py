@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from activities.records import RecordActivities
-from grantflow.client import send_update
+from grantflow.client import send_update, support_workflow_id
 from grantflow.definitions import load_programme
 from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication, SubmitReceipt, SubmitScore
@@ -459,7 +459,7 @@ async def test_managers_review_a_report_and_end_support(
         handle = await env.client.start_workflow(
             ProcessSupportWorkflow.run,
             SupportInput(programme=programme, reference=reference, organisation="Stadt Balingen"),
-            id=f"support-{programme.id}-{reference}",
+            id=support_workflow_id(programme.id, reference),
             task_queue=settings.task_queue,
         )
         await send_update(

@@ -16,7 +16,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 
-from grantflow.client import send_update, start_programme
+from grantflow.client import meeting_workflow_id, send_update, start_programme, support_workflow_id
 from grantflow.definitions import load_programme
 from grantflow.settings import SEARCH_ATTRIBUTES
 from models.call import ApproveSelection, AwardResponse, Phase, SubmitScore
@@ -145,15 +145,15 @@ async def test_an_operator_finds_and_reads_every_workflow_of_a_programme(
         await wait_for_phase(handle, Phase.SUPPORT, seconds=60)
 
         # Every workflow of the programme, by programme; a participant by its reference.
-        supports = {f"support-{programme.id}-{r}" for r in references}
-        meeting = f"meeting-{programme.id}"
+        supports = {support_workflow_id(programme.id, r) for r in references}
+        meeting = meeting_workflow_id(programme.id)
         everything = {handle.id, meeting, *supports}
         assert await listed(client, by_programme, everything) == everything
         assert await listed(client, jury, set()) == set()  # the phase is kept current
         assert await listed(
             client, f"GrantPhase='SUPPORT' AND {by_programme}", everything - {meeting}
         ) == everything - {meeting}
-        participant = f"support-{programme.id}-{references[0]}"
+        participant = support_workflow_id(programme.id, references[0])
         found = await listed(
             client,
             f"GrantParticipant='{references[0]}' AND ExecutionStatus='Running'",

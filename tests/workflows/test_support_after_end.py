@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from activities.records import RecordActivities
-from grantflow.client import send_update
+from grantflow.client import send_update, support_workflow_id
 from models.application import ApplicationForm
 from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
 from models.support import ReviewReport, SubmitReport, SupportInput, SupportOutcome
@@ -49,7 +49,7 @@ async def start(env, settings, programme, reference):
         SupportInput(
             programme=programme, reference=reference, organisation="Stadt Aalen", moderator=0
         ),
-        id=f"support-{programme.id}-{reference}",
+        id=support_workflow_id(programme.id, reference),
         task_queue=settings.task_queue,
     )
 
