@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from grantflow.i18n import t
+from grantflow.i18n import t, tn
 from grantflow.settings import get_settings
 from models.programme import Clock, Programme
 
@@ -75,7 +75,10 @@ def schedule(programme: Programme, language: str | None = None) -> list[tuple[da
     events = [
         (p.local(tl.publication), t(lang, "call published")),
         *(
-            (p.days_before(deadline, d), t(lang, "deadline reminder (%(days)s days)", days=d))
+            (
+                p.days_before(deadline, d),
+                tn(lang, "deadline reminder (%(n)s day)", "deadline reminder (%(n)s days)", d),
+            )
             for d in t_days(p.reminders.application_deadline_days_before)
         ),
         (deadline, t(lang, "application deadline")),
