@@ -35,6 +35,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from grantflow.formatting import format_datetime
+from grantflow.i18n import t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 from models.call import (
     BUSY,
@@ -330,10 +331,20 @@ async def start_programme(
             id=workflow_id,
             task_queue=task_queue,
             search_attributes=attributes,
-            static_summary=f"{programme.title} ({programme.edition}. Runde)",
-            static_details=(
-                f"Programm {programme.id}: {programme.seats} Plätze, "
-                f"Bewerbungsfrist {deadline}, Definition {source}"
+            static_summary=t(
+                programme.language,
+                "%(title)s (edition %(edition)s)",
+                title=programme.title,
+                edition=programme.edition,
+            ),
+            static_details=t(
+                programme.language,
+                "Programme %(programme)s: %(seats)s seats, application deadline %(deadline)s, "
+                "definition %(source)s",
+                programme=programme.id,
+                seats=programme.seats,
+                deadline=deadline,
+                source=source,
             ),
         )
         return None

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     "GrantProgramme": "Keyword",
@@ -21,6 +23,11 @@ class Settings(BaseSettings):
     """Settings read from the environment (prefix ``GRANTFLOW_``) or a ``.env`` file."""
 
     model_config = SettingsConfigDict(env_prefix="GRANTFLOW_", env_file=".env", extra="ignore")
+
+    # The language the command line speaks in (output, messages, --help)
+    language: str = Field(
+        default=DEFAULT_LANGUAGE, description="Language of the command line: de or en"
+    )
 
     # Temporal
     temporal_address: str = "localhost:7233"
@@ -80,6 +87,13 @@ class Settings(BaseSettings):
         default=False, description="Send the managers' session cookie over HTTPS only"
     )
     portal_session_hours: float = Field(default=8.0, gt=0)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""

@@ -23,6 +23,11 @@ from grantflow.client import register_search_attributes
 from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
+# The command line speaks GRANTFLOW_LANGUAGE (German by default); the CLI tests read its
+# English words, and the CLI processes they start inherit this environment.
+# tests/test_cli_language.py checks both languages.
+os.environ.setdefault("GRANTFLOW_LANGUAGE", "en")
+
 POSTGRES_URL = os.environ.get("GRANTFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,6 +20,7 @@ from grantflow.client import (
     programme_handle,
     support_handle,
 )
+from grantflow.i18n import t
 from grantflow.settings import get_settings
 
 T = TypeVar("T")
@@ -28,8 +29,19 @@ A = TypeVar("A")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def lang() -> str:
+    """The viewer's language (``GRANTFLOW_LANGUAGE``): every word the command line prints."""
+    return get_settings().language
+
+
 INVALID = 2
 """Exit code for input that cannot be used (a definition, an application, arguments)."""
+
+
+def done(message: str) -> None:
+    """A success line: a green tick and ``message`` (rich markup allowed)."""
+    out.print(f"[green]✓[/green] {message}")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -37,8 +49,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-ProgrammeId = Annotated[str, typer.Argument(help="The programme's id, e.g. integration-bw-2020.")]
-Reference = Annotated[str, typer.Argument(help="Application reference, e.g. INT2020-0007.")]
+ProgrammeId = Annotated[
+    str, typer.Argument(help=t(lang(), "The programme's id, e.g. integration-bw-2020."))
+]
+Reference = Annotated[
+    str, typer.Argument(help=t(lang(), "Application reference, e.g. INT2020-0007."))
+]
 
 
 def run(action: Callable[[], Awaitable[T]]) -> T:
@@ -55,11 +71,24 @@ def run(action: Callable[[], Awaitable[T]]) -> T:
         problem = str(refusal)
     except RPCError as error:
         if "not found" in str(error).lower():
-            problem = "No such programme is running (check the id with `grantflow programme list`)."
+            problem = t(
+                lang(),
+                "No such programme is running (check the id with `grantflow programme list`).",
+            )
         else:
-            problem = f"Temporal at {settings.temporal_address} answered: {error}"
+            problem = t(
+                lang(),
+                "Temporal at %(address)s answered: %(error)s",
+                address=settings.temporal_address,
+                error=error,
+            )
     except RuntimeError as error:
-        problem = f"Cannot reach Temporal at {settings.temporal_address}: {error}"
+        problem = t(
+            lang(),
+            "Cannot reach Temporal at %(address)s: %(error)s",
+            address=settings.temporal_address,
+            error=error,
+        )
     finally:
         gc.collect()
     raise fail(problem)

@@ -7,32 +7,36 @@ import asyncio
 import typer
 
 from grantflow import db
-from grantflow.cli.common import fail, out
+from grantflow.cli.common import done, fail, lang
+from grantflow.i18n import t
 from grantflow.settings import get_settings
 
-app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app = typer.Typer(help=t(lang(), "The database schema (Alembic migrations)."), no_args_is_help=True)
 
 
-@app.command("upgrade")
+@app.command(
+    "upgrade", help=t(lang(), "Migrate the database (GRANTFLOW_DATABASE_URL) to the newest schema.")
+)
 def db_upgrade(revision: str = "head") -> None:
-    """Migrate the database (GRANTFLOW_DATABASE_URL) to the newest schema."""
     url = get_settings().database_url
     db.upgrade(url, revision)
     shown = db.head_revision() if revision == "head" else revision
-    out.print(f"[green]✓[/green] database at revision {shown}")
+    done(t(lang(), "database at revision %(revision)s", revision=shown))
 
 
-@app.command("downgrade")
+@app.command(
+    "downgrade",
+    help=t(lang(), "Migrate the database back to REVISION (``base`` removes every table)."),
+)
 def db_downgrade(revision: str) -> None:
-    """Migrate the database back to REVISION (``base`` removes every table)."""
     db.downgrade(get_settings().database_url, revision)
-    out.print(f"[green]✓[/green] database at revision {revision}")
+    done(t(lang(), "database at revision %(revision)s", revision=revision))
 
 
-@app.command("check")
+@app.command(
+    "check", help=t(lang(), "Exit 0 when the database schema is the one this version needs.")
+)
 def db_check() -> None:
-    """Exit 0 when the database schema is the one this version needs."""
-
     async def check() -> None:
         engine = db.create_engine(get_settings().database_url)
         try:
@@ -44,4 +48,5 @@ def db_check() -> None:
         asyncio.run(check())
     except db.DatabaseNotReady as error:
         raise fail(str(error)) from None
-    out.print(f"[green]✓[/green] database schema at {db.head_revision()}")
+    schema = t(lang(), "database schema at %(revision)s", revision=db.head_revision())
+    done(schema)

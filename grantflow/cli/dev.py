@@ -1,4 +1,5 @@
-"""``grantflow dev`` and ``grantflow demo``: the local stack and demo time (registered by main)."""
+"""``grantflow dev`` and ``grantflow demo``: the local stack and demo time (registered by main
+with the help texts ``DEV_HELP`` and ``DEMO_HELP``)."""
 
 from __future__ import annotations
 
@@ -11,32 +12,45 @@ import typer
 from rich.markup import escape
 
 from grantflow import db
-from grantflow.cli.common import INVALID, err, fail
+from grantflow.cli.common import INVALID, err, fail, lang
 from grantflow.definitions import DefinitionError, load_programme
+from grantflow.i18n import t
 from grantflow.settings import get_settings
 
 DemoMinutes = Annotated[
-    float, typer.Option("--minutes", min=1, help="Length of the demo window in minutes.")
+    float, typer.Option("--minutes", min=1, help=t(lang(), "Length of the demo window in minutes."))
 ]
 DemoSimulate = Annotated[
-    bool, typer.Option("--simulate", help="Simulated people act over the portal.")
+    bool, typer.Option("--simulate", help=t(lang(), "Simulated people act over the portal."))
 ]
-DemoSeed = Annotated[int, typer.Option(help="Same seed, same simulated people.")]
+DemoSeed = Annotated[int, typer.Option(help=t(lang(), "Same seed, same simulated people."))]
 DemoLead = Annotated[
-    float, typer.Option("--lead", min=1, help="Seconds from now until the call is published.")
+    float,
+    typer.Option("--lead", min=1, help=t(lang(), "Seconds from now until the call is published.")),
 ]
+
+
+DEV_HELP = t(
+    lang(),
+    "Run the local stack in the foreground: Temporal dev server + UI, SMTP catcher, worker, "
+    "portal (with the mailbox); with --demo the example programme runs in demo time.",
+)
+DEMO_HELP = t(
+    lang(),
+    "Run a programme in demo time on the running stack (`grantflow dev`): every date of the "
+    "definition moved into the next --minutes, same order and proportions.",
+)
 
 
 def dev(
     demo: Annotated[
-        bool, typer.Option("--demo", help="Once all is up, run `grantflow demo --simulate`.")
+        bool,
+        typer.Option("--demo", help=t(lang(), "Once all is up, run `grantflow demo --simulate`.")),
     ] = False,
     minutes: DemoMinutes = 15,
     seed: DemoSeed = 1,
     lead: DemoLead = 30,
 ) -> None:
-    """Run the local stack in the foreground: Temporal dev server + UI, SMTP catcher, worker,
-    portal (with the mailbox); with --demo the example programme runs in demo time."""
     from grantflow.dev import stack
 
     arguments = (
@@ -52,22 +66,22 @@ def dev(
 
 def demo(
     file: Annotated[
-        Path | None, typer.Argument(help="The definition; the example when absent.")
+        Path | None,
+        typer.Argument(help=t(lang(), "The definition; the example when absent.")),
     ] = None,
     minutes: DemoMinutes = 15,
     simulate: DemoSimulate = False,
     seed: DemoSeed = 1,
     lead: DemoLead = 30,
 ) -> None:
-    """Run a programme in demo time on the running stack (`grantflow dev`): every date of the
-    definition moved into the next --minutes, same order and proportions."""
     from grantflow.dev.demo import EXAMPLE, run_demo
 
     file = file or EXAMPLE
     try:
         load_programme(file)
     except DefinitionError as error:
-        err.print(f"[red]✗[/red] {escape(str(file))}: the definition has problems:")
+        problems = t(lang(), "%(file)s: the definition has problems:", file=escape(str(file)))
+        err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
@@ -78,8 +92,12 @@ def demo(
         raise fail(str(error), INVALID) from None
     except RuntimeError as error:
         raise fail(
-            f"Cannot reach Temporal at {settings.temporal_address}; is `grantflow dev` running? "
-            f"({error})"
+            t(
+                lang(),
+                "Cannot reach Temporal at %(address)s; is `grantflow dev` running? (%(error)s)",
+                address=settings.temporal_address,
+                error=error,
+            )
         ) from None
     except TimeoutError as error:
-        raise fail(f"The demo stopped: {error}") from None
+        raise fail(t(lang(), "The demo stopped: %(error)s", error=error)) from None

@@ -8,7 +8,9 @@ from pathlib import Path
 from activities.documents import PdfRenderer
 from activities.reads import ReadActivities
 from grantflow import db
+from grantflow.cli.common import lang
 from grantflow.formatting import format_datetime
+from grantflow.i18n import t
 from models.messages import DocumentRequest
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
@@ -25,19 +27,39 @@ def due_milestone(programme: Programme, now: datetime, key: str | None = None) -
     """The reporting milestone ``key``, or the latest one whose due date has passed."""
     reporting = sorted((m for m in programme.milestones if m.report), key=lambda m: m.month)
     if not reporting:
-        raise NoDigest(f"Programme '{programme.id}' has no reporting milestones.")
+        raise NoDigest(
+            t(
+                lang(),
+                "Programme '%(programme)s' has no reporting milestones.",
+                programme=programme.id,
+            )
+        )
     if key is not None:
         chosen = next((m for m in reporting if m.key == key), None)
         if chosen is None:
             keys = ", ".join(m.key for m in reporting)
-            raise NoDigest(f"--milestone: '{key}' is not a reporting milestone (one of: {keys}).")
+            raise NoDigest(
+                t(
+                    lang(),
+                    "--milestone: '%(key)s' is not a reporting milestone (one of: %(keys)s).",
+                    key=key,
+                    keys=keys,
+                )
+            )
     else:
         passed = [m for m in reporting if programme.milestone_due(m) <= now]
         chosen = passed[-1] if passed else reporting[0]
     due = programme.milestone_due(chosen)
     if due > now:
-        when = format_datetime(due, "en", programme.timezone)
-        raise NoDigest(f"No report is due yet: '{chosen.title}' is due on {when}.")
+        when = format_datetime(due, lang(), programme.timezone)
+        raise NoDigest(
+            t(
+                lang(),
+                "No report is due yet: '%(milestone)s' is due on %(when)s.",
+                milestone=chosen.title,
+                when=when,
+            )
+        )
     return chosen
 
 
@@ -53,7 +75,12 @@ async def write_digest(
             row = await session.get(ProgrammeRow, programme_id)
             if row is None:
                 raise NoDigest(
-                    f"No programme '{programme_id}' in the record (see `grantflow programme list`)."
+                    t(
+                        lang(),
+                        "No programme '%(programme)s' in the record "
+                        "(see `grantflow programme list`).",
+                        programme=programme_id,
+                    )
                 )
             programme = Programme.model_validate(row.definition)
         milestone = due_milestone(programme, now, key)
@@ -61,7 +88,14 @@ async def write_digest(
             ProgressRequest(programme_id=programme.id, milestone=milestone.key)
         )
         if not rows:
-            raise NoDigest(f"Programme '{programme.id}' has no participants yet ({row.phase}).")
+            raise NoDigest(
+                t(
+                    lang(),
+                    "Programme '%(programme)s' has no participants yet (%(phase)s).",
+                    programme=programme.id,
+                    phase=row.phase,
+                )
+            )
     finally:
         await engine.dispose()
     deadline = programme.local(programme.timeline.application_deadline)
@@ -83,5 +117,12 @@ async def write_digest(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(pdf)
     except OSError as error:
-        raise NoDigest(f"--output: cannot write {target}: {error.strerror}") from None
+        raise NoDigest(
+            t(
+                lang(),
+                "--output: cannot write %(file)s: %(error)s",
+                file=target,
+                error=error.strerror,
+            )
+        ) from None
     return target, {"milestone": milestone.key, **context["totals"]}

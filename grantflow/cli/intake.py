@@ -1,4 +1,5 @@
-"""``grantflow apply`` and ``grantflow withdraw``: applications (registered by main)."""
+"""``grantflow apply`` and ``grantflow withdraw``: applications (registered by main with the
+help texts ``APPLY_HELP`` and ``WITHDRAW_HELP``)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,25 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from grantflow.cli.common import INVALID, ProgrammeId, Reference, err, out, run, update
+from grantflow.cli.common import INVALID, ProgrammeId, Reference, done, err, lang, run, update
 from grantflow.client import ProgrammeHandle
 from grantflow.definitions import DefinitionError, load_application
+from grantflow.i18n import t
 from models.call import SubmitApplication, WithdrawApplication
+
+APPLY_HELP = t(lang(), "Submit an application; prints its reference.")
+WITHDRAW_HELP = t(lang(), "Withdraw an application before the deadline.")
 
 
 def apply(
     programme_id: ProgrammeId,
-    file: Annotated[Path, typer.Argument(help="The application (YAML).")],
+    file: Annotated[Path, typer.Argument(help=t(lang(), "The application (YAML)."))],
 ) -> None:
-    """Submit an application; prints its reference."""
     try:
         form = load_application(file)
     except DefinitionError as error:
-        err.print(f"[red]✗[/red] {escape(str(file))}: not submitted:")
+        problems = t(lang(), "%(file)s: not submitted:", file=escape(str(file)))
+        err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
@@ -34,16 +39,15 @@ def apply(
             SubmitApplication(form=form.model_dump(mode="json")),
         )
     )
-    out.print(f"[green]✓[/green] submitted: reference [bold]{receipt.reference}[/bold]")
+    reference = f"[bold]{receipt.reference}[/bold]"
+    done(t(lang(), "submitted: reference %(reference)s", reference=reference))
 
 
 def withdraw(
     programme_id: ProgrammeId,
     reference: Reference,
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the record).")] = None,
+    reason: Annotated[str | None, typer.Option(help=t(lang(), "Why (kept in the record)."))] = None,
 ) -> None:
-    """Withdraw an application before the deadline."""
-
     run(
         lambda: update(
             programme_id,
@@ -51,4 +55,4 @@ def withdraw(
             WithdrawApplication(reference=reference, reason=reason),
         )
     )
-    out.print(f"[green]✓[/green] {reference} withdrawn")
+    done(t(lang(), "%(reference)s withdrawn", reference=reference))

@@ -6,11 +6,12 @@ from typing import Annotated
 
 import typer
 
-from grantflow.cli.common import INVALID, ProgrammeId, Reference, fail, out, run, update
+from grantflow.cli.common import INVALID, ProgrammeId, Reference, done, fail, lang, run, update
 from grantflow.client import ProgrammeHandle
+from grantflow.i18n import t
 from models.call import DeclareConflict, SubmitScore
 
-app = typer.Typer(help="Jury members' actions.", no_args_is_help=True)
+app = typer.Typer(help=t(lang(), "Jury members' actions."), no_args_is_help=True)
 
 
 def _scores(values: list[str]) -> dict[str, int]:
@@ -18,21 +19,30 @@ def _scores(values: list[str]) -> dict[str, int]:
     for value in values:
         key, sep, number = value.partition("=")
         if not sep or not number.strip().lstrip("-").isdigit():
-            raise fail(f"--score {value!r}: write criterion=points, e.g. relevance=4", INVALID)
+            raise fail(
+                t(
+                    lang(),
+                    "--score %(score)s: write criterion=points, e.g. relevance=4",
+                    score=repr(value),
+                ),
+                INVALID,
+            )
         scores[key.strip()] = int(number)
     return scores
 
 
-@app.command("score")
+@app.command(
+    "score", help=t(lang(), "Score an assigned application (a second score replaces the first).")
+)
 def jury_score(
     programme_id: ProgrammeId,
     reference: Reference,
-    member: Annotated[str, typer.Option(help="The jury member's email.")],
-    score: Annotated[list[str], typer.Option(help="criterion=points, once per criterion.")],
+    member: Annotated[str, typer.Option(help=t(lang(), "The jury member's email."))],
+    score: Annotated[
+        list[str], typer.Option(help=t(lang(), "criterion=points, once per criterion."))
+    ],
     comment: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Score an assigned application (a second score replaces the first)."""
-
     scores = _scores(score)
     run(
         lambda: update(
@@ -41,18 +51,19 @@ def jury_score(
             SubmitScore(member=member, reference=reference, scores=scores, comment=comment),
         )
     )
-    out.print(f"[green]✓[/green] score for {reference} recorded")
+    done(t(lang(), "score for %(reference)s recorded", reference=reference))
 
 
-@app.command("conflict")
+@app.command(
+    "conflict",
+    help=t(lang(), "Declare a conflict of interest; the application goes to another member."),
+)
 def jury_conflict(
     programme_id: ProgrammeId,
     reference: Reference,
-    member: Annotated[str, typer.Option(help="The jury member's email.")],
+    member: Annotated[str, typer.Option(help=t(lang(), "The jury member's email."))],
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Declare a conflict of interest; the application goes to another member."""
-
     replacement = run(
         lambda: update(
             programme_id,
@@ -60,5 +71,16 @@ def jury_conflict(
             DeclareConflict(member=member, reference=reference, reason=reason),
         )
     )
-    taken = f"reassigned to {replacement}" if replacement else "no other member is free"
-    out.print(f"[green]✓[/green] conflict recorded for {reference}; {taken}")
+    taken = (
+        t(lang(), "reassigned to %(member)s", member=replacement)
+        if replacement
+        else t(lang(), "no other member is free")
+    )
+    done(
+        t(
+            lang(),
+            "conflict recorded for %(reference)s; %(outcome)s",
+            reference=reference,
+            outcome=taken,
+        )
+    )

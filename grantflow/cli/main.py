@@ -26,21 +26,23 @@ from grantflow.cli import (
     report,
     support,
 )
+from grantflow.cli.common import lang
+from grantflow.i18n import t
 
 app = typer.Typer(
-    help="grantflow: public funding programmes as durable workflows.",
+    help=t(lang(), "grantflow: public funding programmes as durable workflows."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
-app.command("simulate")(rehearsal.simulate)
-app.command("dev")(dev.dev)
-app.command("demo")(dev.demo)
-app.command("portal")(processes.run_portal)
-app.command("worker")(processes.run_worker)
-app.command("apply")(intake.apply)
-app.command("withdraw")(intake.withdraw)
+app.command("simulate", help=rehearsal.SIMULATE_HELP)(rehearsal.simulate)
+app.command("dev", help=dev.DEV_HELP)(dev.dev)
+app.command("demo", help=dev.DEMO_HELP)(dev.demo)
+app.command("portal", help=processes.PORTAL_HELP)(processes.run_portal)
+app.command("worker", help=processes.WORKER_HELP)(processes.run_worker)
+app.command("apply", help=intake.APPLY_HELP)(intake.apply)
+app.command("withdraw", help=intake.WITHDRAW_HELP)(intake.withdraw)
 
 app.add_typer(programme.app, name="programme")
 app.add_typer(database.app, name="db")

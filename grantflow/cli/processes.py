@@ -1,12 +1,17 @@
-"""``grantflow portal`` and ``grantflow worker``: one process of the stack each."""
+"""``grantflow portal`` and ``grantflow worker``: one process of the stack each (registered by
+main with the help texts ``PORTAL_HELP`` and ``WORKER_HELP``)."""
 
 from __future__ import annotations
 
+from grantflow.cli.common import lang
+from grantflow.i18n import t
 from grantflow.settings import get_settings
+
+PORTAL_HELP = t(lang(), "Run only the portal (http://GRANTFLOW_PORTAL_HOST:GRANTFLOW_PORTAL_PORT).")
+WORKER_HELP = t(lang(), "Run only the worker (against GRANTFLOW_TEMPORAL_ADDRESS).")
 
 
 def run_portal() -> None:
-    """Run only the portal (http://GRANTFLOW_PORTAL_HOST:GRANTFLOW_PORTAL_PORT)."""
     import uvicorn
 
     from portal.app import create_app
@@ -21,7 +26,6 @@ def run_portal() -> None:
 
 
 def run_worker() -> None:
-    """Run only the worker (against GRANTFLOW_TEMPORAL_ADDRESS)."""
     import worker
 
     worker.main()

@@ -13,28 +13,43 @@ from rich.table import Table
 from sqlalchemy import select
 
 from grantflow import db
-from grantflow.cli.common import INVALID, ProgrammeId, err, fail, out, run
+from grantflow.cli.common import INVALID, ProgrammeId, done, err, fail, lang, out, run
 from grantflow.cli.digest import NoDigest, write_digest
 from grantflow.client import connect, programme_handle, programme_workflow_id, start_programme
 from grantflow.definitions import DefinitionError, load_programme
 from grantflow.formatting import format_datetime, format_money
+from grantflow.i18n import N_, t, tn
 from grantflow.settings import get_settings
 from models.call import PHASE_WORDS, ProgrammeStatus
 from models.orm import Programme as ProgrammeRow
 
-app = typer.Typer(help="Programme definitions and running programmes.", no_args_is_help=True)
+app = typer.Typer(
+    help=t(lang(), "Programme definitions and running programmes."), no_args_is_help=True
+)
+
+LIST_COLUMNS = (N_("id"), N_("edition"), N_("phase"), N_("title"))
+LEVELS = ("milestone", "accepted", "submitted", "revision", "overdue", "ended")
 
 
-@app.command("validate")
+@app.command(
+    "validate",
+    help=t(lang(), "Check a definition file: exit 0 with a summary, or exit 2 with every problem."),
+)
 def programme_validate(
-    file: Annotated[Path, typer.Argument(help="The programme definition (YAML).")],
+    file: Annotated[Path, typer.Argument(help=t(lang(), "The programme definition (YAML)."))],
 ) -> None:
-    """Check a definition file: exit 0 with a summary, or exit 2 with every problem."""
     try:
         programme = load_programme(file)
     except DefinitionError as error:
         count = len(error.problems)
-        err.print(f"[red]✗[/red] {escape(str(file))}: {count} problem{'s' * (count != 1)}")
+        problems = tn(
+            lang(),
+            "%(file)s: %(n)s problem",
+            "%(file)s: %(n)s problems",
+            count,
+            file=escape(str(file)),
+        )
+        err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             path = f"[bold]{escape(problem.path)}[/bold]: " if problem.path else ""
             err.print(f"  - {path}{escape(problem.message)}")
@@ -43,23 +58,37 @@ def programme_validate(
     deadline = format_datetime(
         programme.timeline.application_deadline, language, programme.timezone
     )
-    out.print(
-        f"[green]✓[/green] {programme.id} (edition {programme.edition}): {programme.seats} seats, "
-        f"{format_money(funding.total_budget, language, funding.currency)} "
-        f"{funding.form.replace('_', ' ')}, deadline {deadline}, "
-        f"{len(programme.milestones)} milestones, {len(programme.jury)} jury members"
+    done(
+        t(
+            lang(),
+            "%(programme)s (edition %(edition)s): %(seats)s seats, %(budget)s %(form)s, "
+            "deadline %(deadline)s, %(milestones)s milestones, %(jury)s jury members",
+            programme=programme.id,
+            edition=programme.edition,
+            seats=programme.seats,
+            budget=format_money(funding.total_budget, language, funding.currency),
+            form=funding.form.replace("_", " "),
+            deadline=deadline,
+            milestones=len(programme.milestones),
+            jury=len(programme.jury),
+        )
     )
 
 
-@app.command("start")
+@app.command(
+    "start",
+    help=t(lang(), "Validate FILE and start its programme (reports it if it already runs)."),
+)
 def programme_start(
-    file: Annotated[Path, typer.Argument(help="The programme definition.")],
+    file: Annotated[Path, typer.Argument(help=t(lang(), "The programme definition."))],
 ) -> None:
-    """Validate FILE and start its programme (reports it if it already runs)."""
     try:
         programme = load_programme(file)
     except DefinitionError as error:
-        err.print(f"[red]✗[/red] {escape(str(file))}: not started, the definition has problems:")
+        problems = t(
+            lang(), "%(file)s: not started, the definition has problems:", file=escape(str(file))
+        )
+        err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
@@ -69,15 +98,27 @@ def programme_start(
     async def start() -> str:
         client = await connect(settings)
         since = await start_programme(client, programme, settings.task_queue, file.name)
-        return "started" if since is None else f"already running since {since:%Y-%m-%d %H:%M} UTC"
+        if since is None:
+            return t(lang(), "started")
+        moment = since.strftime("%Y-%m-%d %H:%M")
+        return t(lang(), "already running since %(since)s UTC", since=moment)
 
     outcome = run(start)
-    out.print(f"[green]✓[/green] {programme.id}: {outcome} (workflow {workflow_id})")
+    done(
+        t(
+            lang(),
+            "%(programme)s: %(outcome)s (workflow %(workflow)s)",
+            programme=programme.id,
+            outcome=outcome,
+            workflow=workflow_id,
+        )
+    )
 
 
-@app.command("status")
+@app.command(
+    "status", help=t(lang(), "Phase, counts and the next deadline of a running programme.")
+)
 def programme_status(programme_id: ProgrammeId) -> None:
-    """Phase, counts and the next deadline of a running programme."""
 
     async def query() -> ProgrammeStatus:
         client = await connect(get_settings())
@@ -92,9 +133,10 @@ def programme_status(programme_id: ProgrammeId) -> None:
         out.print(f"  {key:<20} {value}")
 
 
-@app.command("list")
+@app.command(
+    "list", help=t(lang(), "Programmes in the record, with their phase (reads the database).")
+)
 def programme_list() -> None:
-    """Programmes in the record, with their phase (reads the database)."""
 
     async def rows() -> list[ProgrammeRow]:
         engine = db.create_engine(get_settings().database_url)
@@ -110,27 +152,38 @@ def programme_list() -> None:
     except db.DatabaseNotReady as error:
         raise fail(str(error)) from None
     if not programmes:
-        out.print("No programmes yet: `grantflow programme start programmes/<file>.yaml`.")
+        out.print(
+            t(lang(), "No programmes yet: `grantflow programme start programmes/<file>.yaml`.")
+        )
         return
-    table = Table("id", "edition", "phase", "title")
+    table = Table(*(t(lang(), column) for column in LIST_COLUMNS))
     for row in programmes:
         table.add_row(row.id, str(row.edition), row.phase, row.title)
     out.print(table)
 
 
-@app.command("report")
+@app.command(
+    "report",
+    help=t(
+        lang(),
+        "Write the current progress digest (PDF) of a programme in support (reads the database).",
+    ),
+)
 def programme_report(
-    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
+    programme_id: Annotated[str, typer.Argument(help=t(lang(), "The programme's id."))],
     milestone: Annotated[
         str | None,
-        typer.Option(help="A reporting milestone's key; default: the latest one that is due."),
+        typer.Option(
+            help=t(lang(), "A reporting milestone's key; default: the latest one that is due.")
+        ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="PDF file to write (default: in this folder)."),
+        typer.Option(
+            "--output", "-o", help=t(lang(), "PDF file to write (default: in this folder).")
+        ),
     ] = None,
 ) -> None:
-    """Write the current progress digest (PDF) of a programme in support (reads the database)."""
     try:
         target, totals = asyncio.run(
             write_digest(
@@ -139,8 +192,11 @@ def programme_report(
         )
     except (NoDigest, db.DatabaseNotReady) as problem:
         raise fail(str(problem)) from None
-    out.print(
-        f"✓ {target}: {totals['milestone']} – {totals['accepted']} accepted, "
-        f"{totals['submitted']} to review, {totals['revision']} in revision, "
-        f"{totals['overdue']} overdue, {totals['ended']} ended"
+    written = t(
+        lang(),
+        "%(file)s: %(milestone)s – %(accepted)s accepted, %(submitted)s to review, "
+        "%(revision)s in revision, %(overdue)s overdue, %(ended)s ended",
+        file=target,
+        **{key: totals[key] for key in LEVELS},
     )
+    out.print(f"✓ {written}")

@@ -1,4 +1,5 @@
-"""``grantflow simulate``: the programme manager's rehearsal (registered by main)."""
+"""``grantflow simulate``: the programme manager's rehearsal (registered by main with the help
+text ``SIMULATE_HELP``)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,36 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from grantflow.cli.common import INVALID, err, out
+from grantflow.cli.common import INVALID, err, lang, out
 from grantflow.definitions import DefinitionError, load_programme
+from grantflow.i18n import N_, t
+
+SIMULATE_HELP = t(
+    lang(), "Rehearse a programme: what will it send, and when? (embedded, time-skipping)."
+)
+SECTIONS = (
+    N_("applications"),
+    N_("jury"),
+    N_("decision"),
+    N_("support"),
+    N_("budget"),
+)
 
 
 def simulate(
-    file: Annotated[Path, typer.Argument(help="The programme definition (YAML).")],
-    applicants: Annotated[int, typer.Option(min=1, max=5000, help="Generated applicants.")] = 40,
-    seed: Annotated[int, typer.Option(help="Same seed, same rehearsal.")] = 1,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    file: Annotated[Path, typer.Argument(help=t(lang(), "The programme definition (YAML)."))],
+    applicants: Annotated[
+        int, typer.Option(min=1, max=5000, help=t(lang(), "Generated applicants."))
+    ] = 40,
+    seed: Annotated[int, typer.Option(help=t(lang(), "Same seed, same rehearsal."))] = 1,
+    json_output: Annotated[
+        bool, typer.Option("--json", help=t(lang(), "Print the summary as JSON."))
+    ] = False,
     keep: Annotated[
-        Path | None, typer.Option(help="Keep the record, documents and mails in this folder.")
+        Path | None,
+        typer.Option(help=t(lang(), "Keep the record, documents and mails in this folder.")),
     ] = None,
 ) -> None:
-    """Rehearse a programme: what will it send, and when? (embedded, time-skipping)."""
     import json
 
     from grantflow.dev.simulate import run_simulation
@@ -29,9 +46,12 @@ def simulate(
     try:
         programme = load_programme(file)
     except DefinitionError as error:
-        err.print(
-            f"[red]✗[/red] {escape(str(file))}: cannot simulate, the definition has problems:"
+        problems = t(
+            lang(),
+            "%(file)s: cannot simulate, the definition has problems:",
+            file=escape(str(file)),
         )
+        err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
@@ -39,18 +59,21 @@ def simulate(
     if json_output:
         print(json.dumps(summary, ensure_ascii=False))
         return
-    out.print(
-        f"[bold]{summary['programme']}[/bold]: {summary['simulated_days']} days "
-        f"simulated in {summary['wall_seconds']} s"
+    language = lang()
+    simulated = t(
+        language,
+        "%(days)s days simulated in %(seconds)s s",
+        days=summary["simulated_days"],
+        seconds=summary["wall_seconds"],
     )
-    for section in ("applications", "jury", "decision", "support", "budget"):
+    out.print(f"[bold]{summary['programme']}[/bold]: {simulated}")
+    for section in SECTIONS:
+        label = t(language, section)
         values = ", ".join(f"{k} {v}" for k, v in summary[section].items())
-        out.print(f"  {section:<13} {values}")
-    out.print(
-        f"  {'emails':<13} {summary['emails']['total']}: "
-        + ", ".join(f"{k} {v}" for k, v in summary["emails"]["by_type"].items())
-    )
-    out.print(
-        f"  {'documents':<13} {summary['documents']['total']}: "
-        + ", ".join(f"{k} {v}" for k, v in summary["documents"]["by_kind"].items())
-    )
+        out.print(f"  {label:<13} {values}")
+    label = t(language, "emails")
+    emails = ", ".join(f"{k} {v}" for k, v in summary["emails"]["by_type"].items())
+    out.print(f"  {label:<13} {summary['emails']['total']}: {emails}")
+    label = t(language, "documents")
+    documents = ", ".join(f"{k} {v}" for k, v in summary["documents"]["by_kind"].items())
+    out.print(f"  {label:<13} {summary['documents']['total']}: {documents}")

@@ -7,27 +7,38 @@ from typing import Annotated
 
 import typer
 
-from grantflow.cli.common import INVALID, ProgrammeId, Reference, fail, out, run, support_update
+from grantflow.cli.common import (
+    INVALID,
+    ProgrammeId,
+    Reference,
+    done,
+    fail,
+    lang,
+    run,
+    support_update,
+)
 from grantflow.client import SupportHandle
+from grantflow.i18n import t
 from models.support import ReviewReport, SubmitReport
 
-app = typer.Typer(help="Milestone reports.", no_args_is_help=True)
+app = typer.Typer(help=t(lang(), "Milestone reports."), no_args_is_help=True)
 
 
-Milestone = Annotated[str, typer.Argument(help="Milestone key, e.g. interim-1.")]
+Milestone = Annotated[str, typer.Argument(help=t(lang(), "Milestone key, e.g. interim-1."))]
 
 
-@app.command("submit")
+@app.command("submit", help=t(lang(), "Submit the participant's report for a milestone."))
 def report_submit(
     programme_id: ProgrammeId,
     reference: Reference,
     milestone: Milestone,
-    progress: Annotated[str, typer.Option(help="What has happened (at least 10 characters).")],
+    progress: Annotated[
+        str, typer.Option(help=t(lang(), "What has happened (at least 10 characters)."))
+    ],
     activities: Annotated[str, typer.Option()] = "",
-    people: Annotated[int, typer.Option(min=0, help="People reached.")] = 0,
+    people: Annotated[int, typer.Option(min=0, help=t(lang(), "People reached."))] = 0,
     next_steps: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Submit the participant's report for a milestone."""
     try:
         report = SubmitReport(
             milestone=milestone,
@@ -39,20 +50,31 @@ def report_submit(
     except ValueError as error:
         raise fail(f"--progress: {error.errors()[0]['msg']}", INVALID) from None  # type: ignore[attr-defined]
     run(lambda: support_update(programme_id, reference, SupportHandle.submit_report, report))
-    out.print(f"[green]✓[/green] report {milestone} of {reference} submitted")
+    done(
+        t(
+            lang(),
+            "report %(milestone)s of %(reference)s submitted",
+            milestone=milestone,
+            reference=reference,
+        )
+    )
 
 
-@app.command("review")
+@app.command(
+    "review",
+    help=t(lang(), "Accept a report, or ask for a revision with a comment and a new due date."),
+)
 def report_review(
     programme_id: ProgrammeId,
     reference: Reference,
     milestone: Milestone,
     accept: Annotated[bool, typer.Option("--accept/--revise")],
     comment: Annotated[str, typer.Option()] = "",
-    due: Annotated[datetime | None, typer.Option(help="New due date for a revision.")] = None,
+    due: Annotated[
+        datetime | None, typer.Option(help=t(lang(), "New due date for a revision."))
+    ] = None,
     actor: Annotated[str, typer.Option()] = "cli",
 ) -> None:
-    """Accept a report, or ask for a revision with a comment and a new due date."""
     review = ReviewReport(
         milestone=milestone,
         decision="accept" if accept else "request_revision",
@@ -61,7 +83,13 @@ def report_review(
         actor=actor,
     )
     run(lambda: support_update(programme_id, reference, SupportHandle.review_report, review))
-    out.print(
-        f"[green]✓[/green] report {milestone} of {reference}: "
-        f"{'accepted' if accept else 'revision requested'}"
+    outcome = t(lang(), "accepted") if accept else t(lang(), "revision requested")
+    done(
+        t(
+            lang(),
+            "report %(milestone)s of %(reference)s: %(outcome)s",
+            milestone=milestone,
+            reference=reference,
+            outcome=outcome,
+        )
     )

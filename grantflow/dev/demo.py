@@ -86,7 +86,7 @@ def _print_demo(settings: Settings, programme: Programme, login: Login) -> None:
         f"  Temporal Web UI   {ui}/workflows?query={query}",
         f"  Schedule: (times in {programme.timezone})",
     ]
-    for moment, what in schedule(programme):
+    for moment, what in schedule(programme, settings.language):
         lines.append(f"    {moment.strftime('%H:%M:%S')}  {escape(what)}")
     console.print("\n".join(lines) + "\n")
     console.file.flush()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from grantflow.i18n import t, tn
+from grantflow.settings import get_settings
 from models.programme import Clock, Programme
 
 LEAD = timedelta(seconds=30)
@@ -63,28 +65,33 @@ def demo_programme(
     return Programme.model_validate(data)
 
 
-def schedule(programme: Programme) -> list[tuple[datetime, str]]:
-    """What happens when, in wall-clock time, in order."""
-    p, t = programme, programme.timeline
-    deadline = p.local(t.application_deadline)
-    jury = p.local(t.jury_deadline)
+def schedule(programme: Programme, language: str | None = None) -> list[tuple[datetime, str]]:
+    """What happens when, in wall-clock time, in order; in ``language`` (default: the
+    settings' language, ``GRANTFLOW_LANGUAGE``)."""
+    lang = language or get_settings().language
+    p, tl = programme, programme.timeline
+    deadline = p.local(tl.application_deadline)
+    jury = p.local(tl.jury_deadline)
     events = [
-        (p.local(t.publication), "call published / Ausschreibung veröffentlicht"),
+        (p.local(tl.publication), t(lang, "call published")),
         *(
-            (p.days_before(deadline, d), f"deadline reminder ({d} days) / Fristerinnerung")
+            (
+                p.days_before(deadline, d),
+                tn(lang, "deadline reminder (%(n)s day)", "deadline reminder (%(n)s days)", d),
+            )
             for d in t_days(p.reminders.application_deadline_days_before)
         ),
-        (deadline, "application deadline / Bewerbungsfrist"),
-        (deadline + p.days(t.formal_check_days), "jury starts / Jury beginnt"),
-        (jury, "jury deadline, then the managers decide / Jury-Frist, dann Entscheidung"),
-        (p.support_begins(), "support starts (after acceptance) / Beginn der Begleitung"),
-        *((p.milestone_due(m), f"milestone {m.key}") for m in p.milestones),
-        (p.support_ends(), "end of support / Ende der Begleitung"),
+        (deadline, t(lang, "application deadline")),
+        (deadline + p.days(tl.formal_check_days), t(lang, "jury starts")),
+        (jury, t(lang, "jury deadline, then the managers decide")),
+        (p.support_begins(), t(lang, "support starts (after acceptance)")),
+        *((p.milestone_due(m), t(lang, "milestone %(key)s", key=m.key)) for m in p.milestones),
+        (p.support_ends(), t(lang, "end of support")),
         (
-            p.local(t.closing_meeting) - p.days(p.closing_meeting.invite_days_before),
-            "meeting invitations / Einladungen",
+            p.local(tl.closing_meeting) - p.days(p.closing_meeting.invite_days_before),
+            t(lang, "meeting invitations"),
         ),
-        (p.local(t.closing_meeting), "network meeting / Netzwerktreffen"),
+        (p.local(tl.closing_meeting), t(lang, "network meeting")),
     ]
     return sorted(events, key=lambda event: event[0])
 
