@@ -13,7 +13,7 @@ from grantflow.definitions import load_programme
 from grantflow.dev.demo_time import schedule
 from grantflow.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "programmes" / "integration-bw-2020.yaml"
 
 

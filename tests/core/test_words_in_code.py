@@ -12,7 +12,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECKED = ("activities", "grantflow", "models", "portal", "workflows", "worker.py")
 GERMAN = re.compile(
     r"[äöüÄÖÜß„]|\b(der|die|das|und|nicht|Sie|Ihre?|für|wurde|bitte|Bewerbung|Frist)\b"
