@@ -13,11 +13,11 @@ PHASES: dict[Phase, str] = {
     Phase.SCHEDULED: N_("call scheduled"),
     Phase.OPEN: N_("open for applications"),
     Phase.FORMAL_CHECK: N_("formal check"),
-    Phase.JURY: N_("jury review"),
-    Phase.DECISION: N_("selection decision"),
-    Phase.ACCEPTANCE: N_("acceptance of the awards"),
-    Phase.SUPPORT: N_("process support"),
-    Phase.MEETING: N_("network meeting"),
+    Phase.JURY: N_("jury assessment"),
+    Phase.DECISION: N_("selection"),
+    Phase.ACCEPTANCE: N_("acceptance of awards"),
+    Phase.SUPPORT: N_("support of the participants"),
+    Phase.MEETING: N_("closing meeting"),
     Phase.CLOSED: N_("closed"),
 }
 """A phase in plain words."""
