@@ -8,6 +8,8 @@ from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date as babel_format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from grantflow import i18n
@@ -16,16 +18,10 @@ from grantflow.i18n import N_, t
 TEMPLATES = Path(str(files("templates")))
 """The templates (emails, documents, portal pages): package data, found wherever installed."""
 
-MONTHS = {
-    "de": [
-        "Januar", "Februar", "März", "April", "Mai", "Juni",
-        "Juli", "August", "September", "Oktober", "November", "Dezember",
-    ],
-    "en": [
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ],
-}  # fmt: skip
+LOCALES = {language: Locale.parse(language) for language in i18n.LANGUAGES}
+"""Babel's locales, their month names read once at import (workflows format dates too)."""
+for _locale in LOCALES.values():
+    _locale.months  # noqa: B018 - loads the locale data outside any workflow
 
 
 APPLICANT_TYPES = {
@@ -56,9 +52,9 @@ def format_date(value: date | datetime | str, language: str = "de", style: str =
     day = _as_date(value)
     if language == "de":
         if style == "long":
-            return f"{day.day}. {MONTHS['de'][day.month - 1]} {day.year}"
+            return babel_format_date(day, "d. MMMM y", locale=LOCALES["de"])
         return f"{day.day:02d}.{day.month:02d}.{day.year}"
-    return f"{day.day} {MONTHS['en'][day.month - 1]} {day.year}"
+    return babel_format_date(day, "d MMMM y", locale=LOCALES["en"])
 
 
 def format_datetime(

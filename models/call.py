@@ -31,17 +31,25 @@ class Phase(StrEnum):
     CLOSED = "CLOSED"
 
 
-PHASE_WORDS = {
-    Phase.SCHEDULED: "Ausschreibung geplant",
-    Phase.OPEN: "Bewerbungsphase",
-    Phase.FORMAL_CHECK: "Formalprüfung",
-    Phase.JURY: "Jurybewertung",
-    Phase.DECISION: "Auswahlentscheidung",
-    Phase.ACCEPTANCE: "Annahme der Förderzusagen",
-    Phase.SUPPORT: "Prozessbegleitung",
-    Phase.MEETING: "Netzwerktreffen",
-    Phase.CLOSED: "abgeschlossen",
-}
+class DeadlineKind(StrEnum):
+    """Which date a programme waits for next (``ProgrammeStatus.next_deadline_kind``)."""
+
+    PUBLICATION = "publication"
+    DEADLINE = "deadline"
+    FORMAL_CHECK = "formal_check"
+    JURY = "jury"
+    ACCEPTANCE = "acceptance"
+
+
+class FactsKind(StrEnum):
+    """What a phase has to say about where it stands (``Facts.kind``)."""
+
+    OPEN = "open"
+    FORMAL_CHECK = "formal_check"
+    JURY = "jury"
+    PROPOSAL_PENDING = "proposal_pending"
+    PROPOSAL_APPROVED = "proposal_approved"
+    ACCEPTANCE = "acceptance"
 
 
 # --- updates --------------------------------------------------------------------------------
@@ -158,13 +166,23 @@ class ProgrammeInput(BaseModel):
 # --- reading ------------------------------------------------------------------------------------
 
 
+class Facts(BaseModel):
+    """Where a phase stands, as a key and its numbers; the reader puts them into words."""
+
+    kind: FactsKind
+    values: dict[str, int] = Field(default_factory=dict)
+
+
 class ProgrammeStatus(BaseModel):
+    """The status query's answer: keys and numbers, no words (``grantflow.status_words``)."""
+
     programme: str
+    language: str = Field(description="the programme's language")
     phase: Phase
     counts: dict[str, int]
     next_deadline: datetime | None
-    next_deadline_label: str | None
-    details: str
+    next_deadline_kind: DeadlineKind | None
+    facts: Facts | None = None
 
 
 class RankedApplication(BaseModel):

@@ -88,9 +88,10 @@ class SupportOutcome(BaseModel):
 
 
 class SupportStatus(BaseModel):
+    """The support's status query: keys and numbers, no words."""
+
     reference: str
     outcome: Outcome
     milestones: list[MilestoneState]
     used: Decimal
     cap: Decimal
-    details: str

@@ -30,6 +30,7 @@ from grantflow.client import (
     support_handle,
 )
 from grantflow.definitions import DefinitionError, parse_yaml, validate
+from grantflow.status_words import count_words, facts_words, phase_words
 from models.call import ApproveSelection, ExtendDeadline, Move, SetEligibility
 from models.orm import Document
 from models.programme import Programme
@@ -50,13 +51,7 @@ from portal.auth import (
     signed_in,
     write_session,
 )
-from portal.manager_text import (
-    TEXT,
-    count_words,
-    deadline_words,
-    phase_words,
-    requested_language,
-)
+from portal.manager_text import TEXT, deadline_heading, requested_language
 from portal.pages import client_of, page, sessions_of, settings_of
 
 A = TypeVar("A")
@@ -116,8 +111,9 @@ def render(
             "session": session,
             "csrf_field": CSRF_FIELD,
             "phase_words": phase_words,
-            "deadline_words": deadline_words,
+            "deadline_words": deadline_heading,
             "count_words": count_words,
+            "facts_words": facts_words,
             **context,
         },
         language=language,

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from grantflow.client import programme_handle
-from models.call import ProgrammeStatus, Proposal
+from models.call import DeadlineKind, Facts, ProgrammeStatus, Proposal
 from models.orm import (
     Application,
     Contact,
@@ -48,9 +48,9 @@ class Overview:
     programme: Programme
     phase: str
     counts: dict[str, int]
-    next_label: str | None = None
+    next_kind: DeadlineKind | None = None
     next_deadline: datetime | None = None
-    details: str = ""
+    facts: Facts | None = None
     live: bool = True
     upcoming: list[tuple[str, datetime]] = field(default_factory=list)
 
@@ -146,8 +146,8 @@ async def overview(
         return view
     view.phase = status.phase.value
     view.counts = status.counts
-    view.next_label, view.next_deadline = status.next_deadline_label, status.next_deadline
-    view.details = status.details
+    view.next_kind, view.next_deadline = status.next_deadline_kind, status.next_deadline
+    view.facts = status.facts
     return view
 
 

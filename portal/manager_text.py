@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping
 from fastapi import Request
 
 from grantflow.i18n import LANGUAGES, N_, t, translations
-from models.call import Phase
+from grantflow.status_words import deadline_words
+from models.call import DeadlineKind
 
 
 def pgettext(context: str, message: str) -> tuple[str, str]:
@@ -29,28 +30,6 @@ def translate(language: str, message: Message) -> str:
         return translations(language).pgettext(*message)
     return t(language, message)
 
-
-PHASES: dict[Phase, str] = {
-    Phase.SCHEDULED: N_("call scheduled"),
-    Phase.OPEN: N_("open for applications"),
-    Phase.FORMAL_CHECK: N_("formal check"),
-    Phase.JURY: N_("jury review"),
-    Phase.DECISION: N_("selection decision"),
-    Phase.ACCEPTANCE: N_("acceptance of the awards"),
-    Phase.SUPPORT: N_("process support"),
-    Phase.MEETING: N_("network meeting"),
-    Phase.CLOSED: N_("closed"),
-}
-
-DEADLINES: dict[str, Message] = {
-    "Veröffentlichung": pgettext("deadline", "Publication"),
-    "Bewerbungsfrist": pgettext("deadline", "Application deadline"),
-    "Ende der Formalprüfung": pgettext("deadline", "End of the formal check"),
-    "Jury-Frist": pgettext("deadline", "Jury deadline"),
-    "Annahmefrist": pgettext("deadline", "Acceptance deadline"),
-}
-"""The workflow status query's German deadline labels (``next_label``), matched by their words
-until the query returns keys."""
 
 WORDS: dict[str, Message] = {
     "managers": N_("Programme management"),
@@ -208,29 +187,7 @@ def requested_language(request: Request) -> str:
     return language if language in LANGUAGES else "de"
 
 
-def phase_words(phase: str, language: str) -> str:
-    try:
-        known = Phase(phase)
-    except ValueError:
-        return phase
-    return t(language, PHASES[known])
-
-
-COUNTS: dict[str, str] = {
-    "received": N_("received"), "submitted": N_("submitted"), "withdrawn": N_("withdrawn"),
-    "eligible": N_("eligible"), "ineligible": N_("ineligible"), "selected": N_("selected"),
-    "waitlist": N_("waiting list"), "rejected": N_("rejected"), "offered": N_("offer open"),
-    "accepted": N_("accepted"), "declined": N_("declined"), "lapsed": N_("lapsed"),
-    "scores": N_("scores"), "conflicts": N_("conflicts of interest"),
-}  # fmt: skip
-"""The workflow's counts (``ProgrammeStatus.counts``) in words."""
-
-
-def count_words(key: str, language: str) -> str:
-    return t(language, COUNTS[key]) if key in COUNTS else key
-
-
-def deadline_words(label: str | None, language: str) -> str:
-    if not label:
-        return ""
-    return translate(language, DEADLINES[label]) if label in DEADLINES else label
+def deadline_heading(language: str, kind: DeadlineKind | None) -> str:
+    """The next deadline's name where it begins a line or follows a colon."""
+    words = deadline_words(language, kind)
+    return words[:1].upper() + words[1:]

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.programme import Programme
     from models.records import AuditRecord
     from workflows.mail import persevere, render_document, send_emails
-    from workflows.texts import detail, file_name, refusal, waiting_for
+    from workflows.texts import detail, file_name, letter_subject, refusal, waiting_for
 
 GRANT_PROGRAMME = SearchAttributeKey.for_keyword("GrantProgramme")
 GRANT_PHASE = SearchAttributeKey.for_keyword("GrantPhase")
@@ -259,30 +259,12 @@ class ProgrammeSteps:
 
     def letter_head(self, kind: str, reference: str) -> LetterHead:
         organiser = self.programme.organiser
-        subjects = {
-            "de": {
-                "award_letter": "Förderzusage",
-                "rejection_letter": "Ihre Bewerbung",
-                "waitlist_notice": "Nachrückliste",
-                "ineligibility_notice": "Formalprüfung",
-                "support_plan": "Ihr Begleitplan",
-                "participation_certificate": "Teilnahmebescheinigung",
-            },
-            "en": {
-                "award_letter": "Award letter",
-                "rejection_letter": "Your application",
-                "waitlist_notice": "Waiting list",
-                "ineligibility_notice": "Formal check",
-                "support_plan": "Your support plan",
-                "participation_certificate": "Certificate of participation",
-            },
-        }[self.programme.language]
         return LetterHead(
             sender_name=organiser.name,
             sender_address=organiser.address,
             date=workflow.now().astimezone(self.programme.zone).date().isoformat(),
             reference=reference,
-            subject=f"{subjects.get(kind, kind)} – {self.programme.title}",
+            subject=f"{letter_subject(self.programme.language, kind)} – {self.programme.title}",
             signatory=organiser.managers[0].name,
             signatory_role=organiser.name,
         )

@@ -322,7 +322,6 @@ class ProcessSupportWorkflow(SupportEvents):
             milestones=self.state.milestones,
             used=self.state.used,
             cap=self.cap,
-            details=self.details(),
         )
 
     # --- helpers ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from grantflow.i18n import N_, t, tn
-from models.call import Phase
 
 REFUSALS: dict[str, str] = {
     "not_open_yet": N_("The call is not published yet; applications are possible from %(when)s."),
@@ -70,6 +69,7 @@ REFUSALS: dict[str, str] = {
     "support_over": N_("The support for %(reference)s has already ended."),
     "not_invited": N_("%(invitee)s is not invited to the network meeting."),
     "rsvp_closed": N_("Answers were possible until %(when)s; please contact the organisers."),
+    "busy": N_("The programme is moving on to a new run; please send again in a moment."),
 }
 """Refusals of updates, in the programme's language."""
 
@@ -98,17 +98,6 @@ DETAILS: dict[str, str] = {
     "moderated": N_("with moderation"),
     "unmoderated": N_("without moderation"),
     "meeting_static": N_("Programme %(programme)s: %(title)s, %(when)s, %(venue)s"),
-    "open": N_("%(count)s applications"),
-    "formal_check": N_("%(eligible)s eligible, %(ineligible)s ineligible"),
-    "jury": N_("%(scores)s of %(expected)s scores"),
-    "proposal_pending": N_("selection proposal awaits the programme management"),
-    "proposal_approved": N_("selection approved"),
-    "acceptance": N_("%(accepted)s accepted, %(offered)s open, %(waitlist)s on the waiting list"),
-    "next/publication": N_("publication"),
-    "next/deadline": N_("application deadline"),
-    "next/formal_check": N_("end of the formal check"),
-    "next/jury": N_("jury deadline"),
-    "next/acceptance": N_("acceptance deadline"),
 }
 """Current details and summaries of the workflows (what operators see in Temporal)."""
 
@@ -162,18 +151,19 @@ FILE_NAMES: dict[str, str] = {
 }
 """Names of attached files, in the programme's language (no personal data: references only)."""
 
-PHASES: dict[Phase, str] = {
-    Phase.SCHEDULED: N_("call scheduled"),
-    Phase.OPEN: N_("open for applications"),
-    Phase.FORMAL_CHECK: N_("formal check"),
-    Phase.JURY: N_("jury assessment"),
-    Phase.DECISION: N_("selection"),
-    Phase.ACCEPTANCE: N_("acceptance of awards"),
-    Phase.SUPPORT: N_("support of the participants"),
-    Phase.MEETING: N_("closing meeting"),
-    Phase.CLOSED: N_("closed"),
+SUBJECTS: dict[str, str] = {
+    "award_letter": N_("Award letter"),
+    "rejection_letter": N_("Your application"),
+    "waitlist_notice": N_("Waiting list"),
+    "ineligibility_notice": N_("Formal check"),
+    "support_plan": N_("Your support plan"),
+    "participation_certificate": N_("Certificate of participation"),
 }
-"""A phase in plain words."""
+"""The subject line of a letter, before the programme's title."""
+
+
+def letter_subject(language: str, kind: str) -> str:
+    return t(language, SUBJECTS[kind]) if kind in SUBJECTS else kind
 
 
 def refusal(language: str, text: str, /, **values: Any) -> str:
@@ -184,11 +174,6 @@ def waiting_for(language: str, text: str, /, **values: Any) -> str:
     if "form" in values:
         values["form"] = t(language, FORMS[values["form"]])
     return t(language, WAITS[text], **values)
-
-
-def phase_words(language: str, phase: Phase) -> str:
-    """A phase in plain words."""
-    return t(language, PHASES[phase])
 
 
 def detail(language: str, text: str, /, **values: Any) -> str:

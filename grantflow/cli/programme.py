@@ -20,7 +20,8 @@ from grantflow.definitions import DefinitionError, load_programme
 from grantflow.formatting import format_datetime, format_money
 from grantflow.i18n import N_, t, tn
 from grantflow.settings import get_settings
-from models.call import PHASE_WORDS, ProgrammeStatus
+from grantflow.status_words import deadline_words, facts_words, phase_words
+from models.call import ProgrammeStatus
 from models.orm import Programme as ProgrammeRow
 
 app = typer.Typer(
@@ -125,10 +126,14 @@ def programme_status(programme_id: ProgrammeId) -> None:
         return await programme_handle(client, programme_id).status()
 
     status = run(query)
-    out.print(f"[bold]{status.programme}[/bold]: {PHASE_WORDS[status.phase]} ({status.phase})")
-    out.print(f"  {escape(status.details)}")
+    language = status.language  # the programme's
+    phase = phase_words(language, status.phase)
+    out.print(f"[bold]{status.programme}[/bold]: {phase} ({status.phase})")
+    if status.facts:
+        out.print(f"  {escape(facts_words(language, status.facts))}")
     if status.next_deadline:
-        out.print(f"  next: {status.next_deadline_label} {status.next_deadline.isoformat()}")
+        deadline = deadline_words(language, status.next_deadline_kind)
+        out.print(f"  next: {deadline} {status.next_deadline.isoformat()}")
     for key, value in sorted(status.counts.items()):
         out.print(f"  {key:<20} {value}")
 

@@ -13,11 +13,20 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.reads import ReadActivities
     from activities.records import RecordActivities
-    from models.call import BUSY, CallState, Entry, Phase, ProgrammeInput, ProgrammeStatus
+    from grantflow.status_words import deadline_words, facts_words, phase_words
+    from models.call import (
+        BUSY,
+        CallState,
+        DeadlineKind,
+        Entry,
+        Facts,
+        Phase,
+        ProgrammeInput,
+        ProgrammeStatus,
+    )
     from models.messages import DocumentKind, MessageType, Recipient
     from models.records import Brief, BriefsRequest, PhaseRecord
     from workflows.base import GRANT_PHASE, GRANT_PROGRAMME, ProgrammeSteps
-    from workflows.texts import detail, phase_words
 
 UPDATES_PER_RUN = 1500
 """Continue as new before Temporal's cap of 2,000 updates per run, with room to spare."""
@@ -72,10 +81,7 @@ class ProgrammeCore(ProgrammeSteps):
     def refuse_while_moving(self) -> None:
         """While the run hands over to a new one, updates are turned away to be retried."""
         if self.moving:
-            raise ApplicationError(
-                "Das Programm wechselt gerade in einen neuen Lauf; bitte gleich erneut senden.",
-                type=BUSY,
-            )
+            raise ApplicationError(self.say("busy"), type=BUSY)
 
     # --- applications ---------------------------------------------------------------------
 
@@ -137,14 +143,14 @@ class ProgrammeCore(ProgrammeSteps):
 
     # --- what an operator sees ------------------------------------------------------------
 
-    def next_date(self, phase: Phase) -> tuple[str, datetime] | None:
-        """The next date ``phase`` waits for: (what, as a ``next/…`` text key; when). Each
-        phase module answers for its own phases and hands the others on (``super()``)."""
+    def next_date(self, phase: Phase) -> tuple[DeadlineKind, datetime] | None:
+        """The next date ``phase`` waits for: (what, when). Each phase module answers for its
+        own phases and hands the others on (``super()``)."""
         return None
 
-    def facts(self, phase: Phase, counts: dict[str, int]) -> str:
-        """A few words on where ``phase`` stands; each phase module answers for its own."""
-        return ""
+    def facts(self, phase: Phase, counts: dict[str, int]) -> Facts | None:
+        """Where ``phase`` stands, as a key and numbers; each phase module answers for its own."""
+        return None
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {"received": len(self.state.entries)}
@@ -154,22 +160,20 @@ class ProgrammeCore(ProgrammeSteps):
         counts["conflicts"] = sum(len(c) for c in self.state.conflicts.values())
         return counts
 
-    def next_deadline(self) -> tuple[str | None, datetime | None]:
-        """The next date an operator waits for: (what, in the programme's language; when)."""
+    def next_deadline(self) -> tuple[DeadlineKind | None, datetime | None]:
+        """The next date an operator waits for: (what, when)."""
         upcoming = self.next_date(self.state.phase)
-        if upcoming is None:
-            return None, None
-        label, when = upcoming
-        return detail(self.programme.language, f"next/{label}"), when
+        return upcoming if upcoming is not None else (None, None)
 
     def details(self) -> str:
-        phase = self.state.phase
-        facts = self.facts(phase, self.counts())
-        label, when = self.next_deadline()
-        words = phase_words(self.programme.language, phase)
-        text = f"{self.programme.id}: {words}" + (f" – {facts}" if facts else "")
-        if label and when:
-            text += f"; {label} {self.when(when)}"
+        """The status in words, in the programme's language (what operators see in Temporal)."""
+        language, phase = self.programme.language, self.state.phase
+        facts = facts_words(language, self.facts(phase, self.counts()))
+        kind, when = self.next_deadline()
+        text = f"{self.programme.id}: {phase_words(language, phase)}"
+        text += f" – {facts}" if facts else ""
+        if kind and when:
+            text += f"; {deadline_words(language, kind)} {self.when(when)}"
         return text
 
     def show_details(self) -> None:
@@ -177,12 +181,14 @@ class ProgrammeCore(ProgrammeSteps):
 
     @workflow.query
     def status(self) -> ProgrammeStatus:
-        label, when = self.next_deadline()
+        kind, when = self.next_deadline()
+        counts = self.counts()
         return ProgrammeStatus(
             programme=self.programme.id,
+            language=self.programme.language,
             phase=self.state.phase,
-            counts=self.counts(),
+            counts=counts,
             next_deadline=when,
-            next_deadline_label=label,
-            details=self.details(),
+            next_deadline_kind=kind,
+            facts=self.facts(self.state.phase, counts),
         )

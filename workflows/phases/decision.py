@@ -16,6 +16,9 @@ with workflow.unsafe.imports_passed_through():
         ApproveSelection,
         AwardResponse,
         CallResult,
+        DeadlineKind,
+        Facts,
+        FactsKind,
         Phase,
         Proposal,
         RankedApplication,
@@ -333,22 +336,23 @@ class DecisionPhase(ProgrammeCore):
 
     # --- what an operator sees ------------------------------------------------------------
 
-    def next_date(self, phase: Phase) -> tuple[str, datetime] | None:
+    def next_date(self, phase: Phase) -> tuple[DeadlineKind, datetime] | None:
         if phase == Phase.ACCEPTANCE:
             offers = [
                 e.offer_deadline
                 for e in self.state.entries.values()
                 if e.status == "offered" and e.offer_deadline
             ]
-            return ("acceptance", min(offers)) if offers else None
+            return (DeadlineKind.ACCEPTANCE, min(offers)) if offers else None
         return super().next_date(phase)
 
-    def facts(self, phase: Phase, counts: dict[str, int]) -> str:
+    def facts(self, phase: Phase, counts: dict[str, int]) -> Facts | None:
         if phase == Phase.DECISION:
-            return self.detail("proposal_approved" if self.approved else "proposal_pending")
+            kind = FactsKind.PROPOSAL_APPROVED if self.approved else FactsKind.PROPOSAL_PENDING
+            return Facts(kind=kind)
         if phase == Phase.ACCEPTANCE:
             accepted, offered = counts.get("accepted", 0), counts.get("offered", 0)
-            return self.detail(
-                "acceptance", accepted=accepted, offered=offered, waitlist=len(self.state.waitlist)
-            )
+            waitlist = len(self.state.waitlist)
+            values = {"accepted": accepted, "offered": offered, "waitlist": waitlist}
+            return Facts(kind=FactsKind.ACCEPTANCE, values=values)
         return super().facts(phase, counts)

@@ -9,7 +9,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from models.call import Phase, SetEligibility
+    from models.call import DeadlineKind, Facts, FactsKind, Phase, SetEligibility
     from models.messages import MessageType
     from models.records import EligibilityOverride, FormalCheck
     from workflows.phases.core import ProgrammeCore
@@ -79,13 +79,14 @@ class FormalCheckPhase(ProgrammeCore):
 
     # --- what an operator sees ------------------------------------------------------------
 
-    def next_date(self, phase: Phase) -> tuple[str, datetime] | None:
+    def next_date(self, phase: Phase) -> tuple[DeadlineKind, datetime] | None:
         if phase == Phase.FORMAL_CHECK:
-            return "formal_check", self.review_end()
+            return DeadlineKind.FORMAL_CHECK, self.review_end()
         return super().next_date(phase)
 
-    def facts(self, phase: Phase, counts: dict[str, int]) -> str:
+    def facts(self, phase: Phase, counts: dict[str, int]) -> Facts | None:
         if phase == Phase.FORMAL_CHECK:
             eligible, ineligible = counts.get("eligible", 0), counts.get("ineligible", 0)
-            return self.detail("formal_check", eligible=eligible, ineligible=ineligible)
+            values = {"eligible": eligible, "ineligible": ineligible}
+            return Facts(kind=FactsKind.FORMAL_CHECK, values=values)
         return super().facts(phase, counts)

@@ -17,8 +17,11 @@ with workflow.unsafe.imports_passed_through():
     from grantflow.definitions import problems_of
     from models.application import ApplicationForm
     from models.call import (
+        DeadlineKind,
         Entry,
         ExtendDeadline,
+        Facts,
+        FactsKind,
         Phase,
         SubmitApplication,
         SubmitReceipt,
@@ -273,15 +276,16 @@ class IntakePhase(ProgrammeCore):
 
     # --- what an operator sees ------------------------------------------------------------
 
-    def next_date(self, phase: Phase) -> tuple[str, datetime] | None:
+    def next_date(self, phase: Phase) -> tuple[DeadlineKind, datetime] | None:
         if phase == Phase.SCHEDULED:
-            return "publication", self.programme.local(self.programme.timeline.publication)
+            publication = self.programme.local(self.programme.timeline.publication)
+            return DeadlineKind.PUBLICATION, publication
         if phase == Phase.OPEN:
-            return "deadline", self.state.deadline
+            return DeadlineKind.DEADLINE, self.state.deadline
         return super().next_date(phase)
 
-    def facts(self, phase: Phase, counts: dict[str, int]) -> str:
+    def facts(self, phase: Phase, counts: dict[str, int]) -> Facts | None:
         if phase == Phase.OPEN:
             count = counts["received"] - counts.get("withdrawn", 0)
-            return self.detail("open", count=count)
+            return Facts(kind=FactsKind.OPEN, values={"count": count})
         return super().facts(phase, counts)

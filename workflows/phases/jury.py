@@ -9,7 +9,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from models.call import DeclareConflict, Phase, SubmitScore
+    from models.call import (
+        DeadlineKind,
+        DeclareConflict,
+        Facts,
+        FactsKind,
+        Phase,
+        SubmitScore,
+    )
     from models.messages import DocumentKind, MessageType, Recipient
     from models.records import AssignmentRecord, ConflictRecord, ScoreRecord
     from workflows.base import Reminder, reminder_ahead
@@ -226,13 +233,14 @@ class JuryPhase(ProgrammeCore):
 
     # --- what an operator sees ------------------------------------------------------------
 
-    def next_date(self, phase: Phase) -> tuple[str, datetime] | None:
+    def next_date(self, phase: Phase) -> tuple[DeadlineKind, datetime] | None:
         if phase == Phase.JURY:
-            return "jury", self.jury_deadline()
+            return DeadlineKind.JURY, self.jury_deadline()
         return super().next_date(phase)
 
-    def facts(self, phase: Phase, counts: dict[str, int]) -> str:
+    def facts(self, phase: Phase, counts: dict[str, int]) -> Facts | None:
         if phase == Phase.JURY:
             expected = sum(len(m) for m in self.state.assignments.values())
-            return self.detail("jury", scores=counts["scores"], expected=expected)
+            values = {"scores": counts["scores"], "expected": expected}
+            return Facts(kind=FactsKind.JURY, values=values)
         return super().facts(phase, counts)
