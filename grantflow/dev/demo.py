@@ -26,6 +26,7 @@ from grantflow.client import connect, start_programme
 from grantflow.definitions import load_programme
 from grantflow.dev.demo_time import LEAD, demo_programme, schedule
 from grantflow.dev.mailcatcher import read_mailbox
+from grantflow.i18n import N_, t
 from grantflow.links import LinkError, LinkSigner
 from grantflow.settings import Settings
 from models.call import Phase
@@ -76,16 +77,29 @@ def _print_demo(settings: Settings, programme: Programme, login: Login) -> None:
     host = settings.temporal_address.rpartition(":")[0] or "localhost"
     ui = f"http://{host}:{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}"
     query = quote(f"GrantProgramme='{programme.id}'")
-    password = login.password or "(see the banner of `grantflow dev`)"
-    lines = [
-        f"\n[bold]Demo programme {programme.id}[/bold] "
-        f"({programme.clock.seconds_per_day:.2f} s per day of the definition)",  # type: ignore[union-attr]
-        f"  Portal            {portal}/programmes/{programme.id}",
-        f"  Mailbox           {portal}/mailbox",
-        f"  Managers          {portal}/manage  login {login.email}  password {password}",
-        f"  Temporal Web UI   {ui}/workflows?query={query}",
-        f"  Schedule: (times in {programme.timezone})",
-    ]
+    language = settings.language
+    password = login.password or t(language, "(see the banner of `grantflow dev`)")
+    heading = t(
+        language,
+        "Demo programme %(id)s (%(seconds)s s per day of the definition)",
+        id=programme.id,
+        seconds=f"{programme.clock.seconds_per_day:.2f}",  # type: ignore[union-attr]
+    )
+    rows = [
+        (N_("Portal"), f"{portal}/programmes/{programme.id}"),
+        (N_("Mailbox"), f"{portal}/mailbox"),
+        (
+            N_("Managers"),
+            t(language, "%(url)s  login %(email)s  password %(password)s",
+              url=f"{portal}/manage", email=login.email, password=password),
+        ),
+        (N_("Temporal Web UI"), f"{ui}/workflows?query={query}"),
+    ]  # fmt: skip
+    lines = [f"\n[bold]{escape(heading)}[/bold]"]
+    lines += [f"  {t(language, label):<17} {escape(value)}" for label, value in rows]
+    lines.append(
+        "  " + escape(t(language, "Schedule: (times in %(zone)s)", zone=programme.timezone))
+    )
     for moment, what in schedule(programme, settings.language):
         lines.append(f"    {moment.strftime('%H:%M:%S')}  {escape(what)}")
     console.print("\n".join(lines) + "\n")
@@ -129,7 +143,10 @@ class Simulation:
                 await self.rsvp()
         finally:
             await engine.dispose()
-        console.print(f"[green]✓[/green] simulated people of {self.programme.id} are done")
+        done = t(
+            self.settings.language, "simulated people of %(id)s are done", id=self.programme.id
+        )
+        console.print(f"[green]✓[/green] {done}")
 
     # --- the people -------------------------------------------------------------------------
 

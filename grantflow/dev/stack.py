@@ -23,12 +23,14 @@ from typing import Any
 
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 import worker
 from grantflow import db
 from grantflow.client import connect
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
+from grantflow.i18n import N_, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
 log = logging.getLogger("grantflow.stack")
@@ -181,8 +183,9 @@ async def run_stack(
         )
         if worker_task in done and worker_task.exception():
             raise worker_task.exception()  # type: ignore[misc]
-        console.print("Stopping grantflow …")
-    console.print("[green]✓[/green] stopped: portal, worker, SMTP catcher and Temporal dev server")
+        console.print(t(settings.language, "Stopping grantflow …"))
+    stopped = t(settings.language, "stopped: portal, worker, SMTP catcher and Temporal dev server")
+    console.print(f"[green]✓[/green] {stopped}")
 
 
 async def _demo(settings: Settings, login: Login | None, arguments: dict[str, Any]) -> None:
@@ -209,27 +212,39 @@ async def _finish(task: asyncio.Task, stop: asyncio.Event) -> None:
 def _print_where(settings: Settings, login: Login | None) -> None:
     host = settings.temporal_address.rpartition(":")[0] or "localhost"
     portal = settings.portal_base_url.rstrip("/")
-    manager = (
-        f"  Manager login     {login.email} / {login.password} (this run only)\n"
-        if login
-        else "  Manager login     as configured in GRANTFLOW_PORTAL_MANAGERS\n"
-    )
+    language = settings.language
+    if login:
+        manager = t(
+            language,
+            "%(email)s / %(password)s (this run only)",
+            email=login.email,
+            password=login.password,
+        )
+    else:
+        manager = t(language, "as configured in GRANTFLOW_PORTAL_MANAGERS")
+    rows = [
+        (N_("Portal"), t(language, "%(url)s/  (listening on %(host)s:%(port)s)",
+                         url=portal, host=settings.portal_host, port=settings.portal_port)),
+        (N_("Mailbox"), f"{portal}/mailbox"),
+        (N_("Managers"), f"{portal}/manage"),
+        (N_("Manager login"), manager),
+        (N_("Temporal Web UI"), f"http://{host}:{settings.temporal_ui_port}"),
+        (N_("Temporal server"), t(language, "%(address)s (namespace %(namespace)s, history in "
+                                  "%(db)s)", address=settings.temporal_address,
+                                  namespace=settings.temporal_namespace,
+                                  db=settings.temporal_db)),
+        (N_("SMTP catcher"), t(language, "%(address)s → one .eml per message in %(folder)s/",
+                               address=f"{settings.catcher_host}:{settings.smtp_port}",
+                               folder=settings.mail_dir)),
+        (N_("Worker"), t(language, "task queue %(queue)s", queue=settings.task_queue)),
+        (N_("Database"), settings.safe_summary()["database"]),
+        (N_("Documents"), f"{settings.documents_dir}/"),
+        (N_("Try"), "grantflow mail check --to you@example.org"),
+    ]  # fmt: skip
+    heading = t(language, "grantflow is running (Ctrl-C stops everything)")
     console.print(
-        "\n[bold]grantflow is running[/bold] (Ctrl-C stops everything)\n"
-        f"  Portal            {portal}/  (listening on {settings.portal_host}:"
-        f"{settings.portal_port})\n"
-        f"  Mailbox           {portal}/mailbox\n"
-        f"  Managers          {portal}/manage\n"
-        + manager
-        + f"  Temporal Web UI   http://{host}:{settings.temporal_ui_port}\n"
-        f"  Temporal server   {settings.temporal_address} "
-        f"(namespace {settings.temporal_namespace}, history in {settings.temporal_db})\n"
-        f"  SMTP catcher      {settings.catcher_host}:{settings.smtp_port} "
-        f"→ one .eml per message in {settings.mail_dir}/\n"
-        f"  Worker            task queue {settings.task_queue}\n"
-        f"  Database          {settings.safe_summary()['database']}\n"
-        f"  Documents         {settings.documents_dir}/\n"
-        "  Try               grantflow mail check --to you@example.org\n",
+        f"\n[bold]{escape(heading)}[/bold]\n"
+        + "".join(f"  {t(language, label):<17} {escape(str(value))}\n" for label, value in rows),
         markup=True,
     )
     console.file.flush()
