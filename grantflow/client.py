@@ -35,7 +35,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from grantflow.formatting import format_datetime
-from grantflow.i18n import t
+from grantflow.i18n import LANGUAGES, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 from models.call import (
     BUSY,
@@ -176,9 +176,9 @@ async def send_update(
                 raise
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND and await _closed(handle):
-                raise Refused(
-                    "Dieser Vorgang ist bereits abgeschlossen / this process has already ended."
-                ) from None
+                # Whose language is unknown here: the refusal speaks both.
+                ended = (t(language, "This process has already ended.") for language in LANGUAGES)
+                raise Refused(" / ".join(ended)) from None
             if not _transient(error) or waited >= max_wait_seconds:
                 raise
         pause = delay * (1 + random.random())

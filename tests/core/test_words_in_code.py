@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED = ("activities", "grantflow", "models", "portal", "workflows", "worker.py")
 GERMAN = re.compile(
-    r"[äöüÄÖÜß„]|\b(der|die|das|und|nicht|Sie|Ihre?|für|wurde|bitte|Bewerbung|Frist)\b"
+    r"[äöüÄÖÜß„]|\b(der|die|das|und|nicht|Sie|Ihre?|Ihnen|für|wurde|wird|werden|ist|bereits"
+    r"|oder|mit|eine?|zum|zur|bitte|Bewerbung|Frist)\b"
 )
 ALLOWED = {
     # what simulated people type (town names, reports): data, not words of grantflow
