@@ -57,7 +57,7 @@ from models.meeting import MeetingResult, Rsvp
 from models.programme import Programme
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport, SupportStatus
 from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME
-from workflows.ids import meeting_workflow_id, support_workflow_id
+from workflows.ids import meeting_workflow_id, programme_workflow_id, support_workflow_id
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
 from workflows.support import ProcessSupportWorkflow
@@ -131,12 +131,7 @@ async def register_search_attributes(client: Client) -> None:
             raise
 
 
-# --- workflow ids ---------------------------------------------------------------------------
-
-
-def programme_workflow_id(programme_id: str) -> str:
-    """The programme's workflow: one per programme (and edition, which is part of its id)."""
-    return f"programme-{programme_id}"
+# --- workflow ids: workflows/ids.py (re-exported above) -----------------------------------
 
 
 # --- updates, with the server's transient refusals retried ----------------------------------

@@ -12,7 +12,7 @@ Language = Literal["de", "en"]
 
 
 class MessageType(StrEnum):
-    """Every email grantflow sends: ``templates/email/{de,en}/<type>.*``, listed with its
+    """Every email grantflow sends: ``templates/email/<type>.*``, listed with its
     context in docs/messages.md. Values are the strings on the wire."""
 
     # the call (ProgrammeWorkflow)

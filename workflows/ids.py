@@ -1,10 +1,16 @@
-"""Workflow ids of a programme's child workflows, built in one place.
+"""Workflow ids of a programme and its child workflows, built in one place.
 
-The programme starts a ``support-…`` workflow per participant and one ``meeting-…`` workflow;
-whoever talks to them from outside (portal, CLI, operators) finds them by these ids.
+A programme runs as ``programme-…``; it starts a ``support-…`` workflow per participant and
+one ``meeting-…`` workflow. Whoever talks to them from outside (portal, CLI, operators) finds
+them by these ids (through :mod:`grantflow.client`).
 """
 
 from __future__ import annotations
+
+
+def programme_workflow_id(programme_id: str) -> str:
+    """The programme's workflow: one per programme (and edition, which is part of its id)."""
+    return f"programme-{programme_id}"
 
 
 def support_workflow_id(programme_id: str, reference: str) -> str:

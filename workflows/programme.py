@@ -18,11 +18,13 @@ with workflow.unsafe.imports_passed_through():
     from models.call import CallResult, CallState, Phase, ProgrammeInput, RankedApplication
     from models.programme import Programme
     from models.records import RegisterProgramme
-    from workflows.phases.accompaniment import AccompanimentPhase
-    from workflows.phases.decision import DecisionPhase, Lists
-    from workflows.phases.formal_check import FormalCheckPhase
-    from workflows.phases.intake import IntakePhase
-    from workflows.phases.jury import JuryPhase
+
+# The phases are workflow code: imported inside the sandbox, which checks them.
+from workflows.phases.accompaniment import AccompanimentPhase
+from workflows.phases.decision import DecisionPhase, Lists
+from workflows.phases.formal_check import FormalCheckPhase
+from workflows.phases.intake import IntakePhase
+from workflows.phases.jury import JuryPhase
 
 
 @workflow.defn

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from temporalio.service import RPCError
@@ -20,7 +21,7 @@ from grantflow.client import (
     programme_handle,
     support_handle,
 )
-from grantflow.i18n import t
+from grantflow.i18n import DEFAULT_LANGUAGE, t
 from grantflow.settings import get_settings
 
 T = TypeVar("T")
@@ -31,8 +32,15 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def lang() -> str:
-    """The viewer's language (``GRANTFLOW_LANGUAGE``): every word the command line prints."""
-    return get_settings().language
+    """The viewer's language (``GRANTFLOW_LANGUAGE``): every word the command line prints.
+
+    Settings that cannot be read give the default language here (help texts are built at
+    import); the command itself then refuses them by name (:func:`grantflow.cli.main.main`).
+    """
+    try:
+        return get_settings().language
+    except ValidationError:
+        return DEFAULT_LANGUAGE
 
 
 INVALID = 2

@@ -7,6 +7,8 @@ them (the console script is ``grantflow.cli.main:app``).
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
 from grantflow.cli import (
     award,
@@ -26,7 +28,7 @@ from grantflow.cli import (
     report,
     support,
 )
-from grantflow.cli.common import lang
+from grantflow.cli.common import INVALID, err, lang
 from grantflow.i18n import t
 
 app = typer.Typer(
@@ -57,5 +59,18 @@ app.add_typer(report.app, name="report")
 app.add_typer(support.app, name="support")
 app.add_typer(meeting.app, name="meeting")
 
+
+def main() -> None:
+    """The console script: the commands, with settings that cannot be read refused by name."""
+    try:
+        app()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "GRANTFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
+            message = t(lang(), "Setting %(name)s: %(problem)s", name=name, problem=problem["msg"])
+            err.print(f"[red]✗[/red] {escape(message)}")
+        raise SystemExit(INVALID) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

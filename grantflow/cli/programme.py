@@ -20,7 +20,7 @@ from grantflow.definitions import DefinitionError, load_programme
 from grantflow.formatting import format_datetime, format_money
 from grantflow.i18n import N_, t, tn
 from grantflow.settings import get_settings
-from grantflow.status_words import deadline_words, facts_words, phase_words
+from grantflow.status_words import count_words, deadline_words, facts_words, phase_words
 from models.call import ProgrammeStatus
 from models.orm import Programme as ProgrammeRow
 
@@ -126,16 +126,17 @@ def programme_status(programme_id: ProgrammeId) -> None:
         return await programme_handle(client, programme_id).status()
 
     status = run(query)
-    language = status.language  # the programme's
+    language = lang()
     phase = phase_words(language, status.phase)
     out.print(f"[bold]{status.programme}[/bold]: {phase} ({status.phase})")
     if status.facts:
         out.print(f"  {escape(facts_words(language, status.facts))}")
     if status.next_deadline:
         deadline = deadline_words(language, status.next_deadline_kind)
-        out.print(f"  next: {deadline} {status.next_deadline.isoformat()}")
+        out.print("  " + t(language, "next: %(what)s %(when)s", what=deadline,
+                           when=status.next_deadline.isoformat()))  # fmt: skip
     for key, value in sorted(status.counts.items()):
-        out.print(f"  {key:<20} {value}")
+        out.print(f"  {count_words(language, key):<24} {value}")
 
 
 @app.command(

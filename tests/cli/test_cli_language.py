@@ -69,3 +69,12 @@ def test_the_demo_schedule_reads_in_one_language():
     english = [what for _, what in schedule(programme, "en")]
     assert german[0] == "Ausschreibung veröffentlicht" and english[0] == "call published"
     assert "Fristerinnerung (2 Tage)" in german and "deadline reminder (2 days)" in english
+
+
+def test_a_language_we_do_not_speak_is_refused_by_name(tmp_path):
+    refused = grantflow("fr", "programme", "list", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "GRANTFLOW_LANGUAGE" in refused.stderr and "de, en" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    helped = grantflow("fr", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "Traceback" not in helped.stderr

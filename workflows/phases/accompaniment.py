@@ -28,9 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.digest import digest_context
     from workflows.ids import meeting_workflow_id, support_workflow_id
     from workflows.meeting import NetworkMeetingWorkflow
-    from workflows.phases.core import ProgrammeCore
     from workflows.selection import assign_moderators, commitment
     from workflows.support import ProcessSupportWorkflow
+
+from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 
 
 class AccompanimentPhase(ProgrammeCore):

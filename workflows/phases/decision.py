@@ -25,8 +25,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.messages import DocumentKind, MessageType, Recipient
     from models.records import DecisionRecord, ParticipantsRecord, StatusRecord
-    from workflows.phases.core import ProgrammeCore
     from workflows.selection import award_limit, commitment, fits, propose, rank
+
+from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 
 Lists = tuple[list[str], list[str], list[str]]
 """Selected, waitlist, rejected."""

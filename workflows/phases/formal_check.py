@@ -12,7 +12,8 @@ with workflow.unsafe.imports_passed_through():
     from models.call import DeadlineKind, Facts, FactsKind, Phase, SetEligibility
     from models.messages import MessageType
     from models.records import EligibilityOverride, FormalCheck
-    from workflows.phases.core import ProgrammeCore
+
+from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 
 
 class FormalCheckPhase(ProgrammeCore):

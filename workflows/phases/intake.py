@@ -30,7 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import DocumentKind, MessageType, Recipient
     from models.records import AuditRecord, StatusRecord, StoreApplication
     from workflows.base import Reminder, reminder_ahead
-    from workflows.phases.core import ProgrammeCore
+
+from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 
 RECEIPT_BATCH = 50
 

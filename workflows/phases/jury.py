@@ -20,8 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import DocumentKind, MessageType, Recipient
     from models.records import AssignmentRecord, ConflictRecord, ScoreRecord
     from workflows.base import Reminder, reminder_ahead
-    from workflows.phases.core import ProgrammeCore
     from workflows.selection import assign_jury, replacement_member, weighted_total
+
+from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 
 
 class JuryPhase(ProgrammeCore):
