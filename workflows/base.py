@@ -54,7 +54,9 @@ class Reminder:
 
     key: str
     when: datetime
-    days: int
+    days: int = 0
+    what: str = ""
+    """A few words on what comes then (a timer's summary), where the caller needs them."""
 
 
 def reminder_ahead(
@@ -154,24 +156,38 @@ class ProgrammeSteps:
         deadline: Callable[[], datetime],
         next_reminder: Callable[[datetime], Reminder | None],
         remind: Callable[[Reminder], Awaitable[None]],
-        summary: Callable[[Reminder | None, datetime], str],
+        summary: Callable[[Reminder | None, datetime | None], str],
         done: Callable[[], bool] = lambda: False,
         interrupt: Callable[[], bool] = lambda: False,
         interrupted: Callable[[], Awaitable[None]] | None = None,
+        *,
+        linger: Callable[[Reminder | None], bool] = lambda reminder: reminder is not None,
+        watch: Callable[[], object] = lambda: None,
+        before_wait: Callable[[], None] = lambda: None,
     ) -> None:
         """Wait until ``deadline()`` (which may move) or until ``done()``, sending each
-        reminder ``next_reminder(now)`` names when its time comes. A wait also ends when
-        ``interrupt()`` comes true; ``interrupted`` then runs (e.g. continue as new)."""
+        reminder ``next_reminder(now)`` names when its time comes.
+
+        A wait also ends when ``interrupt()`` comes true (``interrupted`` then runs, e.g.
+        continue as new) or when ``watch()`` changes (e.g. a count of updates). After the
+        deadline the waiting goes on while ``linger(next reminder)``: by default while a
+        reminder is still to come; without one it waits for a change. ``before_wait`` runs
+        before every wait (e.g. to show the current details)."""
         while True:
             now = workflow.now()
             reminder = next_reminder(now)
             due = deadline()
-            if done() or (now >= due and reminder is None):
+            if done() or (now >= due and not linger(reminder)):
                 return
-            wake_at = min(due, reminder.when) if reminder else due
+            if reminder:
+                wake_at: datetime | None = min(due, reminder.when) if now < due else reminder.when
+            else:
+                wake_at = due if now < due else None
+            before_wait()
+            seen = watch()
             await self.wait_until(
-                lambda: deadline() != due or done() or interrupt(),  # noqa: B023
-                within=wake_at - now,
+                lambda: deadline() != due or done() or interrupt() or watch() != seen,  # noqa: B023
+                within=None if wake_at is None else wake_at - now,
                 summary=summary(reminder, wake_at),
             )
             if interrupted is not None and interrupt():

@@ -76,6 +76,6 @@ class ProgrammeWorkflow(
         result = await self.conclude()
         outcomes, meeting, invited = await self.accompany(result.participants)  # SUPPORT
         attendance = await self.meet(meeting, invited)  # MEETING
-        await self.close_out(result, outcomes, attendance)
-        await self.enter(Phase.CLOSED)
+        await self.close_out(result, outcomes, attendance)  # the meeting phase ends with it
+        await self.close()  # CLOSED
         return result.model_copy(update={"support": outcomes, "meeting": attendance})

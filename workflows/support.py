@@ -56,7 +56,7 @@ class ProcessSupportWorkflow(SupportEvents):
             input.programme.funding.max_per_participant if input.cap is None else input.cap
         )
         self.undeliverable: list[str] = []
-        self.changed = False
+        self.changes = 0  # updates so far: each one wakes the wait for the next event
         self.state = SupportState(
             milestones=[
                 MilestoneState(key=m.key, due=self.programme.milestone_due(m), report=m.report)
@@ -81,24 +81,20 @@ class ProcessSupportWorkflow(SupportEvents):
         self.skip_past_events()
         await self.kickoff()
         end = self.support_end()
-        while self.state.outcome == "active" and (workflow.now() < end or self.reports_open(end)):
-            self.show_details()
-            upcoming = self.next_event()
-            if upcoming and workflow.now() < end:
-                wake_at: datetime | None = min(end, upcoming[0])
-            elif upcoming:
-                wake_at = upcoming[0]
-            else:  # before the end: the end; after it: a submitted report awaits its review
-                wake_at = end if workflow.now() < end else None
-            self.changed = False
-            await self.wait_until(
-                lambda: self.changed,
-                None if wake_at is None else wake_at - workflow.now(),
-                upcoming[1]
-                if upcoming
-                else self.waiting_for("support_end", form=self.programme.funding.form),
-            )
-            await self.handle_due_events()
+        await self.until_deadline(
+            lambda: end,
+            self.next_event,
+            self.send_due_events,
+            lambda event, _: (
+                event.what
+                if event
+                else self.waiting_for("support_end", form=self.programme.funding.form)
+            ),
+            done=lambda: self.state.outcome != "active",
+            linger=lambda _: self.reports_open(end),
+            watch=lambda: self.changes,
+            before_wait=self.show_details,
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.state.outcome == "active":
             self.state.outcome = "completed"
@@ -163,7 +159,7 @@ class ProcessSupportWorkflow(SupportEvents):
     async def submit_report(self, report: SubmitReport) -> None:
         milestone = self.milestone(report.milestone)
         milestone.status = "submitted"
-        self.changed = True
+        self.changes += 1
         await self.record(
             RecordActivities.record_report,
             ReportRecord(
@@ -214,7 +210,7 @@ class ProcessSupportWorkflow(SupportEvents):
             self.skip_past_events()
             message = MessageType.REPORT_REVISION_REQUESTED
             context["new_due"] = milestone.due.isoformat()
-        self.changed = True
+        self.changes += 1
         await self.record(
             RecordActivities.record_report,
             ReportRecord(
@@ -328,7 +324,7 @@ class ProcessSupportWorkflow(SupportEvents):
 
     async def end_early(self, outcome: str, request: EndSupport) -> None:
         self.state.outcome, self.state.reason = outcome, request.reason
-        self.changed = True
+        self.changes += 1
         await self.record(
             RecordActivities.record_participation,
             ParticipationRecord(

@@ -1,8 +1,9 @@
 """What process support sends when: every milestone's notice, reminders before its due date,
 overdue reminders after it and the escalation to the managers, and the context they carry.
 
-``ProcessSupportWorkflow`` (workflows/support.py) waits for the next event and sends what
-has come due; the updates there (a report submitted, a revision's new due date) move events.
+``ProcessSupportWorkflow`` (workflows/support.py) waits for the next event with the
+shared ``until_deadline`` and sends what has come due; the updates there (a report
+submitted, a revision's new due date) move events.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import MessageType, Recipient
     from models.programme import Moderator
     from models.support import MilestoneState, SupportState
-    from workflows.base import ProgrammeSteps
+    from workflows.base import ProgrammeSteps, Reminder
 
 
 class SupportEvents(ProgrammeSteps):
@@ -29,10 +30,14 @@ class SupportEvents(ProgrammeSteps):
     cap: Decimal
     state: SupportState
 
-    def next_event(self) -> tuple[datetime, str] | None:
-        """The earliest reminder, notice or escalation still to come."""
-        events = [(when, what) for _, when, what in self.pending_events()]
-        return min(events) if events else None
+    def next_event(self, _now: datetime) -> Reminder | None:
+        """The earliest reminder, notice or escalation still to come (even when its moment
+        has passed: it goes out at once)."""
+        events = [(when, what, key) for (_, key), when, what in self.pending_events()]
+        if not events:
+            return None
+        when, what, key = min(events)
+        return Reminder(key, when, what=what)
 
     def pending_events(self) -> list[tuple[tuple[MilestoneState, str], datetime, str]]:
         """(milestone, event key), when, a few words — every event not yet sent or skipped."""
@@ -94,7 +99,8 @@ class SupportEvents(ProgrammeSteps):
             if when < now:
                 milestone.sent.append(f"{key}")
 
-    async def handle_due_events(self) -> None:
+    async def send_due_events(self, _next: Reminder | None = None) -> None:
+        """Everything that has come due: notices, reminders, escalations (in time order)."""
         now = workflow.now()
         for (milestone, key), when, _ in sorted(self.pending_events(), key=lambda e: e[1]):
             if when > now or self.state.outcome != "active":

@@ -234,6 +234,10 @@ class AccompanimentPhase(ProgrammeCore):
             figures=figures,
         )
 
+    async def close(self) -> None:
+        """CLOSED: the final report has gone out; queries still answer."""
+        await self.enter(Phase.CLOSED)
+
     def invitees(self, participants: list[str], briefs: dict[str, Brief]) -> list[Invitee]:
         p = self.programme
         people = [
