@@ -30,10 +30,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from grantflow.codec import converter
 from grantflow.formatting import format_datetime
 from grantflow.i18n import LANGUAGES, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
@@ -99,12 +99,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings) -> Client:
-    """A client that speaks pydantic models (the one data converter of grantflow)."""
+    """A client that speaks pydantic models and encrypts what Temporal stores (the one data
+    converter of grantflow, :func:`grantflow.codec.converter`)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=converter(settings),
         tls=tls_config(settings),
         api_key=api_key,
     )

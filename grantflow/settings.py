@@ -37,6 +37,21 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_api_key: SecretStr | None = None
     task_queue: str = "grantflow"
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Keys that encrypt what Temporal stores, as JSON {key id: base64 of 32 "
+        "bytes}; the last one encrypts, all decrypt (`grantflow codec new-key`)",
+    )
+
+    # Codec server (operators read payloads in the Web UI and the temporal CLI)
+    codec_host: str = "127.0.0.1"
+    codec_port: int = 8081
+    codec_token: SecretStr | None = Field(
+        default=None, description="Bearer token the codec server asks for (at least 32 bytes)"
+    )
+    codec_ui_origin: str = Field(
+        default="http://localhost:8233", description="The Web UI's origin, allowed by CORS"
+    )
 
     # Local stack (make run)
     data_dir: Path = Path(".grantflow")
@@ -87,6 +102,15 @@ class Settings(BaseSettings):
         default=False, description="Send the managers' session cookie over HTTPS only"
     )
     portal_session_hours: float = Field(default=8.0, gt=0)
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _valid_keys(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        from grantflow.codec import parse_key
+
+        for key_id, key in value.items():
+            parse_key(key_id, key.get_secret_value())
+        return value
 
     @field_validator("language")
     @classmethod

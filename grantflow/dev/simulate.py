@@ -23,14 +23,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import func, select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.documents import process_pool
 from grantflow import client, db
 from grantflow.client import Refused, register_search_attributes
+from grantflow.codec import converter, new_key
 from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
 from grantflow.settings import Settings
 from models.call import (
@@ -496,12 +497,14 @@ async def simulate(programme: Programme, applicants: int, seed: int, workdir: Pa
         smtp_port=_free_port(),
         task_queue=f"simulate-{uuid.uuid4().hex[:8]}",
     )
+    if not settings.payload_keys:  # a rehearsal encrypts as production does, with a key of its own
+        settings = settings.model_copy(update={"payload_keys": {"rehearsal": SecretStr(new_key())}})
     await asyncio.to_thread(db.upgrade, settings.database_url)
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=converter(settings),
         runtime=_quiet_runtime(),
     )
     pool = process_pool(2)

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from grantflow.codec import converter
+from grantflow.settings import Settings
 from tests.paths import HISTORIES
 from tests.reordered_workflow import ReorderedSupport
 from worker import SANDBOX, WORKFLOWS
 from workflows.support import ProcessSupportWorkflow
 
 HISTORIES = sorted((HISTORIES).glob("*.json"))
+CONVERTER = converter(Settings(_env_file=None))
+"""The converter every worker has: histories from before encryption replay through it."""
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -36,7 +39,7 @@ def test_histories_are_recorded():
 async def test_history_replays(path):
     replayer = Replayer(
         workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         workflow_runner=SANDBOX,
     )
     await replayer.replay_workflow(load(path))
@@ -45,8 +48,6 @@ async def test_history_replays(path):
 async def test_unpatched_change_fails_replay():
     support = next(p for p in HISTORIES if p.stem.startswith("support--"))
     workflows = [w for w in WORKFLOWS if w is not ProcessSupportWorkflow] + [ReorderedSupport]
-    replayer = Replayer(
-        workflows=workflows, data_converter=pydantic_data_converter, workflow_runner=SANDBOX
-    )
+    replayer = Replayer(workflows=workflows, data_converter=CONVERTER, workflow_runner=SANDBOX)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(support))
