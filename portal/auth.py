@@ -4,11 +4,11 @@ The cookie carries only a random session id. Signed in, the id's keyed hash (HMA
 ``settings.session_secret``) is a row of ``manager_sessions`` with the manager's email, when it
 began and when it was last used; the row ends at logout, after ``portal_session_idle_minutes``
 without a request, ``portal_session_hours`` after sign-in, and as soon as the manager is no
-longer in ``settings.portal_managers``. Signing in always issues a new id (no fixation).
-Before signing in the id is stored nowhere; it only keys the CSRF token of the login form, so
-every form, the login form included, carries a token derived from the visitor's id.
-Passwords are verified with argon2 against ``settings.portal_managers``; an unknown address
-costs the same verification as a known one.
+longer in ``settings.portal_managers`` or has another password hash there. Signing in always
+issues a new id (no fixation). Before signing in the id is stored nowhere; it only keys the
+CSRF token of the login form, so every form, the login form included, carries a token
+derived from the visitor's id. Passwords are verified with argon2 against
+``settings.portal_managers``; an unknown address costs the same verification as a known one.
 
 A manager sees and steers the programmes whose ``organiser.managers`` name them; the
 operators (``settings.portal_operators``) see all (:func:`may_manage`).
@@ -111,8 +111,12 @@ def clear_session(response: Response, settings: Settings) -> None:
     )
 
 
-def configured_managers(settings: Settings) -> set[str]:
-    return {address.strip().lower() for address in settings.portal_managers}
+def configured_managers(settings: Settings) -> dict[str, str]:
+    """email (normalised) → the keyed hash of its configured password hash."""
+    return {
+        address.strip().lower(): _keyed(settings, "credential", hashed)
+        for address, hashed in settings.portal_managers.items()
+    }
 
 
 def _aware(moment: datetime) -> datetime:
@@ -135,6 +139,7 @@ async def start_session(request: Request, manager: str) -> ManagerSession:
     now = datetime.now(UTC)
     idle_since = now - timedelta(minutes=settings.portal_session_idle_minutes)
     began_before = now - timedelta(hours=settings.portal_session_hours)
+    managers = configured_managers(settings)
     async with sessions_of(request)() as db, db.begin():
         if old is not None:
             await db.execute(
@@ -147,7 +152,7 @@ async def start_session(request: Request, manager: str) -> ManagerSession:
                 or_(
                     ManagerSessionRow.last_seen < idle_since,
                     ManagerSessionRow.created_at < began_before,
-                    ManagerSessionRow.manager.not_in(configured_managers(settings)),
+                    ManagerSessionRow.manager.not_in(managers),
                 )
             )
         )
@@ -155,6 +160,7 @@ async def start_session(request: Request, manager: str) -> ManagerSession:
             ManagerSessionRow(
                 id_hash=_keyed(settings, "id", session.session_id),
                 manager=manager,
+                credential=managers[manager],
                 created_at=now,
                 last_seen=now,
             )
@@ -195,9 +201,10 @@ async def _stored_manager(request: Request, session: ManagerSession) -> str | No
         row = await db.get(ManagerSessionRow, key)
         if row is None:
             return None
-        if _expired(settings, row, now) or row.manager not in configured_managers(settings):
+        credential = configured_managers(settings).get(row.manager)
+        if _expired(settings, row, now) or credential is None or credential != row.credential:
             await db.delete(row)
-            log.info("manager session ended (expired, or the manager was removed)")
+            log.info("manager session ended (expired, manager removed or password changed)")
             return None
         if now - _aware(row.last_seen) > TOUCH_EVERY:
             await db.execute(

@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-12-02
 
 The managers' signed-in sessions, stored server-side: the keyed hash of the session id (never
-the id itself), the manager's email, when it began and when it was last used.
+the id itself), the manager's email, a keyed hash of the password hash they signed in with
+(a changed password ends the session), when it began and when it was last used.
 """
 
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ def upgrade() -> None:
         "manager_sessions",
         sa.Column("id_hash", sa.String(length=64), nullable=False),
         sa.Column("manager", sa.String(length=320), nullable=False),
+        sa.Column("credential", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_manager_sessions")),

@@ -277,6 +277,18 @@ async def test_removing_a_manager_from_the_settings_ends_their_sessions(settings
         assert await shows_login(http)
 
 
+async def test_a_changed_password_ends_the_managers_sessions(settings, sessions):
+    before = secure_settings(settings)
+    async with portal(before) as http:
+        await sign_in(http, MANAGER)
+        cookie = http.cookies["grantflow_manager"]
+    managers = {**before.portal_managers, MANAGER: PasswordHasher().hash("ein-neues-passwort")}
+    async with portal(before.model_copy(update={"portal_managers": managers})) as http:
+        http.cookies.set("grantflow_manager", cookie)
+        assert await shows_login(http)
+    assert await rows(sessions) == []
+
+
 @pytest.mark.parametrize("column", ["last_seen", "created_at"])
 async def test_idle_and_absolute_timeouts_end_a_session(settings, sessions, column):
     settings = secure_settings(settings, portal_session_idle_minutes=20, portal_session_hours=8)
