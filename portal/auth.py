@@ -152,7 +152,7 @@ async def start_session(request: Request, manager: str) -> ManagerSession:
                 or_(
                     ManagerSessionRow.last_seen < idle_since,
                     ManagerSessionRow.created_at < began_before,
-                    ManagerSessionRow.manager.not_in(managers),
+                    ManagerSessionRow.manager.not_in(list(managers)),
                 )
             )
         )
