@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, t
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     "GrantProgramme": "Keyword",
@@ -97,11 +99,24 @@ class Settings(BaseSettings):
         description="Managers' logins: email → argon2 hash (`grantflow manager hash-password`), "
         "as JSON in GRANTFLOW_PORTAL_MANAGERS",
     )
+    portal_operators: list[str] = Field(
+        default_factory=list,
+        description="Managers who see and steer every programme (emails, as a JSON list in "
+        "GRANTFLOW_PORTAL_OPERATORS); every other manager sees the programmes whose "
+        "organiser.managers name them",
+    )
     session_secret: SecretStr = SecretStr("change-me-in-production")
     portal_https_only: bool = Field(
-        default=False, description="Send the managers' session cookie over HTTPS only"
+        default=False,
+        description="Send the managers' session cookie over HTTPS only (also on when "
+        "portal_base_url is https)",
     )
-    portal_session_hours: float = Field(default=8.0, gt=0)
+    portal_session_hours: float = Field(
+        default=8.0, gt=0, description="Absolute lifetime of a manager's session"
+    )
+    portal_session_idle_minutes: float = Field(
+        default=30.0, gt=0, description="A manager's session ends after this long without a request"
+    )
 
     @field_validator("payload_keys")
     @classmethod
@@ -119,6 +134,33 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @property
+    def session_cookie_secure(self) -> bool:
+        """The session cookie travels over HTTPS only: forced, or because the portal is https."""
+        return self.portal_https_only or self.portal_base_url.lower().startswith("https://")
+
+    def insecure_secrets(self) -> list[tuple[str, str]]:
+        """The secrets a production process must not start with: (setting, problem) pairs,
+        the problem one of ``missing``, ``default``, ``short``."""
+        return list(_insecure_secrets(self))
+
+    def require_production_secrets(self) -> None:
+        """Refuse to run with a missing, known or short secret: one line naming the setting on
+        stderr, exit code 2, no traceback. The portal's and the worker's entry points call it;
+        the dev stack brings its own generated secrets (:mod:`grantflow.dev.secrets`)."""
+        problems = self.insecure_secrets()
+        if not problems:
+            return
+        language = self.language
+        lines = [
+            t(language, SECRET_PROBLEMS[problem], name=_env_name(name), bytes=SECRET_MIN_BYTES)
+            for name, problem in problems
+        ]
+        hint = t(language, "Generate one with: openssl rand -hex 32")
+        sys.stderr.write(f"✗ {' '.join(lines)} {hint}\n")
+        sys.stderr.flush()
+        raise SystemExit(2)
+
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""
         for name, value in super().__repr_args__():
@@ -133,6 +175,41 @@ class Settings(BaseSettings):
             "smtp": f"{self.smtp_host}:{self.smtp_port} ({self.smtp_tls})",
             "documents": str(self.documents_dir),
         }
+
+
+SECRETS = ("link_secret", "session_secret")
+"""The settings that sign links and sessions: random, at least :data:`SECRET_MIN_BYTES` long."""
+
+SECRET_MIN_BYTES = 32
+
+KNOWN_SECRETS = frozenset(
+    {
+        "change-me-in-production",
+        "compose-default-link-secret-change-me",
+    }
+)
+"""Every secret grantflow ever shipped as a default (settings, compose file): never accepted."""
+
+SECRET_PROBLEMS = {
+    "missing": N_("%(name)s is not set."),
+    "default": N_("%(name)s is a published default value."),
+    "short": N_("%(name)s is shorter than %(bytes)d bytes."),
+}
+
+
+def _env_name(field: str) -> str:
+    return f"GRANTFLOW_{field.upper()}"
+
+
+def _insecure_secrets(settings: Settings) -> Iterator[tuple[str, str]]:
+    for name in SECRETS:
+        value = getattr(settings, name).get_secret_value()
+        if name not in settings.model_fields_set or not value.strip():
+            yield name, "missing"
+        elif value.strip() in KNOWN_SECRETS:
+            yield name, "default"
+        elif len(value.encode()) < SECRET_MIN_BYTES:
+            yield name, "short"
 
 
 def _without_password(url: str) -> str:

@@ -306,3 +306,18 @@ class UsedLink(Base):
     programme_id: Mapped[str] = mapped_column(String(60), index=True)
     action: Mapped[str] = mapped_column(String(32))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ManagerSessionRow(Base):
+    """A manager's signed-in session: the cookie holds a random id, the table only its keyed
+    hash (HMAC with ``session_secret``), so neither a copy of the table nor a rotated secret
+    lets anyone sign in. Deleted at logout, on expiry and when the manager is removed or their
+    password changed (``credential``: a keyed hash of the password hash signed in with)."""
+
+    __tablename__ = "manager_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manager: Mapped[str] = mapped_column(String(320), index=True)
+    credential: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))

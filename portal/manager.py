@@ -1,8 +1,10 @@
 """The managers' area (``/manage``): sign-in, dashboard, a programme's page and its actions.
 
-Every page needs a signed-in manager, every form a CSRF token. Every action is an Update to
-the workflow through :mod:`grantflow.client`'s typed handles; the workflow's refusal is shown
-as it is worded. Lists come from the read model.
+Every page needs a signed-in manager, every form a CSRF token. A manager sees only the
+programmes whose ``organiser.managers`` name them (operators see all); any other programme,
+its page, actions, exports and documents, answers 404 as if it did not exist. Every action
+is an Update to the workflow through :mod:`grantflow.client`'s typed handles; the workflow's
+refusal is shown as it is worded. Lists come from the read model.
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ from portal.auth import (
     authenticate,
     check_csrf,
     clear_session,
+    end_session,
+    may_manage,
     new_session,
     read_session,
     safe_target,
     signed_in,
+    start_session,
     write_session,
 )
 from portal.manager_text import TEXT, deadline_heading, requested_language
@@ -60,8 +65,16 @@ A = TypeVar("A")
 MAX_DEFINITION_BYTES = 1_000_000
 
 
+class NotYours(Exception):
+    """A programme the signed-in manager may not see: answered like one that does not exist."""
+
+    def __init__(self, session: ManagerSession) -> None:
+        self.session = session
+
+
 class ManagerRoute(APIRoute):
-    """Turns a missing sign-in into a redirect and a missing CSRF token into a 403 page."""
+    """Turns a missing sign-in into a redirect, a missing CSRF token into a 403 page and
+    another manager's programme into a 404 page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -71,6 +84,8 @@ class ManagerRoute(APIRoute):
                 return await handler(request)
             except LoginRequired as needed:
                 return RedirectResponse(f"{LOGIN_PATH}?next={quote(needed.target)}", 303)
+            except NotYours as refused:
+                return _not_found(request, refused.session)
             except CsrfRefused:
                 language = requested_language(request)
                 return page(
@@ -89,7 +104,25 @@ router = APIRouter(prefix="/manage", route_class=ManagerRoute)
 
 async def posted(request: Request) -> ManagerSession:
     """A signed-in manager's form with its CSRF token (checked before anything happens)."""
-    session = signed_in(request)
+    session = await signed_in(request)
+    await check_csrf(request, session)
+    return session
+
+
+async def managing(request: Request, programme_id: str) -> ManagerSession:
+    """A signed-in manager of ``programme_id`` (named in it, or an operator); ``NotYours``
+    for a programme that is someone else's or not known."""
+    session = await signed_in(request)
+    async with sessions_of(request)() as db:
+        row = await data.programme_row(db, programme_id)
+    if row is None or not may_manage(settings_of(request), session.manager, row.definition):
+        raise NotYours(session)
+    return session
+
+
+async def steering(request: Request, programme_id: str) -> ManagerSession:
+    """A form about ``programme_id`` from one of its managers, with its CSRF token."""
+    session = await managing(request, programme_id)
     await check_csrf(request, session)
     return session
 
@@ -131,7 +164,7 @@ def field(form: FormData, name: str) -> str:
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    session = read_session(request) or new_session()
+    session = read_session(request) or new_session(settings_of(request))
     language = requested_language(request)
     response = render(
         request,
@@ -163,12 +196,13 @@ async def login(request: Request) -> Response:
             status_code=401,
         )
     response = RedirectResponse(target, 303)
-    write_session(response, settings, new_session(manager))
+    write_session(response, settings, await start_session(request, manager))
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, session: ManagerSession = Depends(posted)) -> Response:
+    await end_session(request, session)
     response = RedirectResponse(LOGIN_PATH, 303)
     clear_session(response, settings_of(request))
     return response
@@ -180,8 +214,11 @@ async def logout(request: Request, session: ManagerSession = Depends(posted)) ->
 @router.get("")
 async def dashboard(request: Request, session: ManagerSession = Depends(signed_in)) -> Response:
     client = await _client_or_none(request)
+    settings = settings_of(request)
     async with sessions_of(request)() as db:
-        views = await data.overviews(db, client)
+        views = await data.overviews(
+            db, client, lambda row: may_manage(settings, session.manager, row.definition)
+        )
     language = requested_language(request)
     done = request.query_params.get("done")
     return render(
@@ -230,6 +267,8 @@ async def start_new_programme(
         return again(f"{TEXT['en']['not_utf8']} / {TEXT['de']['not_utf8']}", [], 422)
     except DefinitionError as error:
         return again(None, error.problems, 422)
+    if not may_manage(settings_of(request), session.manager, programme.model_dump(mode="json")):
+        return again(t["not_named"], [], 422)
     try:
         client = await client_of(request)
         since = await start_programme(client, programme, settings_of(request).task_queue, source)
@@ -288,7 +327,7 @@ async def programme_page(
 
 @router.get("/programmes/{programme_id}")
 async def programme(
-    request: Request, programme_id: str, session: ManagerSession = Depends(signed_in)
+    request: Request, programme_id: str, session: ManagerSession = Depends(managing)
 ) -> Response:
     return await programme_page(request, session, programme_id)
 
@@ -346,7 +385,7 @@ async def _support_update(
 
 @router.post("/programmes/{programme_id}/eligibility")
 async def override_eligibility(
-    request: Request, programme_id: str, session: ManagerSession = Depends(posted)
+    request: Request, programme_id: str, session: ManagerSession = Depends(steering)
 ) -> Response:
     form = await request.form()
     t = TEXT[await _language_of(request, programme_id)]
@@ -384,7 +423,7 @@ async def override_eligibility(
 
 @router.post("/programmes/{programme_id}/deadline")
 async def extend_deadline(
-    request: Request, programme_id: str, session: ManagerSession = Depends(posted)
+    request: Request, programme_id: str, session: ManagerSession = Depends(steering)
 ) -> Response:
     form = await request.form()
     t = TEXT[await _language_of(request, programme_id)]
@@ -418,7 +457,7 @@ async def extend_deadline(
 
 @router.post("/programmes/{programme_id}/approve")
 async def approve_selection(
-    request: Request, programme_id: str, session: ManagerSession = Depends(posted)
+    request: Request, programme_id: str, session: ManagerSession = Depends(steering)
 ) -> Response:
     form = await request.form()
     t = TEXT[await _language_of(request, programme_id)]
@@ -460,7 +499,7 @@ async def review_report(
     programme_id: str,
     reference: str,
     milestone: str,
-    session: ManagerSession = Depends(posted),
+    session: ManagerSession = Depends(steering),
 ) -> Response:
     form = await request.form()
     language = await _language_of(request, programme_id)
@@ -509,7 +548,7 @@ async def review_report(
 
 @router.post("/programmes/{programme_id}/support/{reference}/terminate")
 async def terminate_support(
-    request: Request, programme_id: str, reference: str, session: ManagerSession = Depends(posted)
+    request: Request, programme_id: str, reference: str, session: ManagerSession = Depends(steering)
 ) -> Response:
     form = await request.form()
     t = TEXT[await _language_of(request, programme_id)]
@@ -544,10 +583,12 @@ async def download_document(
 ) -> Response:
     async with sessions_of(request)() as db:
         document = await db.get(Document, document_id)
-    if document is None:
+        row = await data.programme_row(db, document.programme_id or "") if document else None
+    settings = settings_of(request)
+    if row is None or not may_manage(settings, session.manager, row.definition):
         return _not_found(request, session)
     try:
-        path = document_path(settings_of(request).documents_dir, document.path)
+        path = document_path(settings.documents_dir, document.path)
     except ValueError:
         return _not_found(request, session)
     if not path.is_file():
@@ -557,14 +598,14 @@ async def download_document(
 
 @router.get("/programmes/{programme_id}/applications.csv")
 async def applications_csv(
-    request: Request, programme_id: str, session: ManagerSession = Depends(signed_in)
+    request: Request, programme_id: str, session: ManagerSession = Depends(managing)
 ) -> Response:
     return await _csv(request, session, programme_id, "applications", data.applications_csv)
 
 
 @router.get("/programmes/{programme_id}/scores.csv")
 async def scores_csv(
-    request: Request, programme_id: str, session: ManagerSession = Depends(signed_in)
+    request: Request, programme_id: str, session: ManagerSession = Depends(managing)
 ) -> Response:
     return await _csv(request, session, programme_id, "scores", data.scores_csv)
 

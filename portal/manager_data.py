@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -151,9 +152,15 @@ async def overview(
     return view
 
 
-async def overviews(session: AsyncSession, client: Client | None) -> list[Overview]:
-    """Every programme; the workflows are asked all at once, so one slow answer is the wait."""
-    rows = list(await session.scalars(select(ProgrammeRow).order_by(ProgrammeRow.created_at)))
+async def overviews(
+    session: AsyncSession,
+    client: Client | None,
+    visible: Callable[[ProgrammeRow], bool] = lambda row: True,
+) -> list[Overview]:
+    """The ``visible`` programmes; the workflows are asked all at once, so one slow answer is
+    the wait."""
+    ordered = await session.scalars(select(ProgrammeRow).order_by(ProgrammeRow.created_at))
+    rows = [row for row in ordered if visible(row)]
     now = datetime.now(UTC)
     statuses = await asyncio.gather(*(live_status(client, row.id) for row in rows))
     pairs = zip(rows, statuses, strict=True)

@@ -45,6 +45,10 @@ WORDS: dict[str, Message] = {
         "The form has expired or is incomplete (its security token is missing). "
         "Please reload the page and send it again. Nothing was changed."
     ),
+    "not_named": N_(
+        "The definition's organiser.managers do not name your address, so you could neither "
+        "see nor steer this programme. Add yourself there, or ask an operator to start it."
+    ),
     "dashboard": N_("Programmes"),
     "no_programmes": N_("No programmes yet. Start one with a definition file."),
     "programme": N_("Programme"),

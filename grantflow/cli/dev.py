@@ -75,6 +75,7 @@ def demo(
     lead: DemoLead = 30,
 ) -> None:
     from grantflow.dev.demo import EXAMPLE, run_demo
+    from grantflow.dev.secrets import with_dev_secrets
 
     file = file or EXAMPLE
     try:
@@ -85,7 +86,7 @@ def demo(
         for problem in error.problems:
             err.print(f"  - {escape(str(problem))}")
         raise typer.Exit(INVALID) from None
-    settings = get_settings()
+    settings = with_dev_secrets(get_settings())  # the links it signs are the stack's
     try:
         asyncio.run(run_demo(settings, file, minutes, simulate, seed, lead=timedelta(seconds=lead)))
     except ValueError as error:

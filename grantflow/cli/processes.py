@@ -17,6 +17,7 @@ def run_portal() -> None:
     from portal.app import create_app
 
     settings = get_settings()
+    settings.require_production_secrets()
     uvicorn.run(
         create_app(settings),
         host=settings.portal_host,

@@ -30,6 +30,7 @@ from grantflow import db
 from grantflow.client import connect
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
+from grantflow.dev.secrets import with_dev_secrets
 from grantflow.i18n import N_, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
@@ -108,9 +109,10 @@ class _PortalServer(uvicorn.Server):
 
 
 def development(settings: Settings) -> tuple[Settings, Login | None]:
-    """The dev stack's settings: the mailbox on and, when no managers are configured, a demo
-    manager with a fresh random password (returned once, to be printed in the banner)."""
-    settings = settings.model_copy(update={"portal_mailbox": True})
+    """The dev stack's settings: its own secrets (generated once per data directory), the
+    mailbox on and, when no managers are configured, a demo manager with a fresh random
+    password (returned once, to be printed in the banner)."""
+    settings = with_dev_secrets(settings).model_copy(update={"portal_mailbox": True})
     if settings.portal_managers:
         return settings, None
     from argon2 import PasswordHasher
