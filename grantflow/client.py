@@ -33,7 +33,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from grantflow.codec import converter
+from grantflow.codec import PayloadKeyError, converter
 from grantflow.formatting import format_datetime
 from grantflow.i18n import LANGUAGES, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
@@ -101,6 +101,8 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 async def connect(settings: Settings) -> Client:
     """A client that speaks pydantic models and encrypts what Temporal stores (the one data
     converter of grantflow, :func:`grantflow.codec.converter`)."""
+    if not settings.payload_keys:
+        raise PayloadKeyError("GRANTFLOW_PAYLOAD_KEYS is not set")
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,

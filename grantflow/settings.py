@@ -210,6 +210,8 @@ def _insecure_secrets(settings: Settings) -> Iterator[tuple[str, str]]:
             yield name, "default"
         elif len(value.encode()) < SECRET_MIN_BYTES:
             yield name, "short"
+    if not settings.payload_keys:  # what Temporal stores would be readable by anyone there
+        yield "payload_keys", "missing"
 
 
 def _without_password(url: str) -> str:

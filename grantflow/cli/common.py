@@ -21,6 +21,7 @@ from grantflow.client import (
     programme_handle,
     support_handle,
 )
+from grantflow.codec import PayloadKeyError
 from grantflow.i18n import DEFAULT_LANGUAGE, t
 from grantflow.settings import get_settings
 
@@ -90,6 +91,12 @@ def run(action: Callable[[], Awaitable[T]]) -> T:
                 address=settings.temporal_address,
                 error=error,
             )
+    except PayloadKeyError:
+        problem = t(
+            lang(),
+            "GRANTFLOW_PAYLOAD_KEYS is not set: what Temporal stores is encrypted "
+            "(`grantflow codec-key` makes a key).",
+        )
     except RuntimeError as error:
         problem = t(
             lang(),

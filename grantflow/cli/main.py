@@ -29,6 +29,7 @@ from grantflow.cli import (
     support,
 )
 from grantflow.cli.common import INVALID, err, lang
+from grantflow.dev.secrets import use_dev_payload_key
 from grantflow.i18n import t
 
 app = typer.Typer(
@@ -43,6 +44,8 @@ app.command("dev", help=dev.DEV_HELP)(dev.dev)
 app.command("demo", help=dev.DEMO_HELP)(dev.demo)
 app.command("portal", help=processes.PORTAL_HELP)(processes.run_portal)
 app.command("worker", help=processes.WORKER_HELP)(processes.run_worker)
+app.command("codec-server", help=processes.CODEC_SERVER_HELP)(processes.run_codec_server)
+app.command("codec-key", help=processes.CODEC_KEY_HELP)(processes.codec_key)
 app.command("apply", help=intake.APPLY_HELP)(intake.apply)
 app.command("withdraw", help=intake.WITHDRAW_HELP)(intake.withdraw)
 
@@ -63,6 +66,7 @@ app.add_typer(meeting.app, name="meeting")
 def main() -> None:
     """The console script: the commands, with settings that cannot be read refused by name."""
     try:
+        use_dev_payload_key()
         app()
     except ValidationError as error:
         for problem in error.errors():

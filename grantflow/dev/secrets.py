@@ -1,7 +1,8 @@
 """The dev stack's secrets: generated once per data directory, kept in ``secrets.json``.
 
 ``grantflow dev`` (and ``grantflow demo``, which signs links for the same portal) read
-``<data_dir>/secrets.json`` (mode 0600) or create it with fresh random values; a secret set
+``<data_dir>/secrets.json`` (mode 0600) or create it with fresh random values (link and
+session secrets, the payload key and the codec server's token); a secret set
 in the environment that would pass in production is kept as it is. Production processes never
 read this file: ``grantflow portal`` and ``grantflow worker`` refuse to start without real
 secrets (:meth:`grantflow.settings.Settings.require_production_secrets`).
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from grantflow.codec import new_key
 from grantflow.settings import SECRETS, Settings
 
 FILE = "secrets.json"
@@ -51,10 +53,31 @@ def with_dev_secrets(settings: Settings) -> Settings:
         return settings
     path = secrets_file(settings)
     stored = _stored(path)
-    fresh = {name: secrets.token_urlsafe(48) for name in SECRETS if len(stored.get(name, "")) < 32}
+    wanted = {name: lambda: secrets.token_urlsafe(48) for name in (*SECRETS, "codec_token")}
+    wanted["payload_key"] = new_key
+    fresh = {name: make() for name, make in wanted.items() if len(stored.get(name, "")) < 32}
     if fresh:
         stored = {**stored, **fresh}
         _write(path, stored)
     else:
         path.chmod(0o600)
-    return settings.model_copy(update={name: SecretStr(stored[name]) for name in weak})
+    update: dict[str, object] = {n: SecretStr(stored[n]) for n in weak if n in SECRETS}
+    if "payload_keys" in weak:
+        update["payload_keys"] = {"dev": SecretStr(stored["payload_key"])}
+    if settings.codec_token is None:
+        update["codec_token"] = SecretStr(stored["codec_token"])
+    return settings.model_copy(update=update)
+
+
+def use_dev_payload_key() -> None:
+    """Beside a running ``grantflow dev`` (same folder), commands without payload keys of their
+    own use the dev stack's key from ``<data_dir>/secrets.json``; production has its keys."""
+    from grantflow.settings import get_settings
+
+    settings = get_settings()
+    if settings.payload_keys:
+        return
+    key = _stored(secrets_file(settings)).get("payload_key")
+    if key:
+        os.environ["GRANTFLOW_PAYLOAD_KEYS"] = json.dumps({"dev": key})
+        get_settings.cache_clear()

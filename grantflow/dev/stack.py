@@ -56,7 +56,16 @@ def dev_server_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
+    if settings.codec_token is not None:  # the Web UI shows payloads decoded by the codec server
+        command += ["--ui-codec-endpoint", codec_endpoint(settings)]
     return command
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """The codec server's URL for the Web UI: the token is its first path part (the UI sends
+    no header of its own)."""
+    token = settings.codec_token.get_secret_value() if settings.codec_token else ""
+    return f"http://{settings.codec_host}:{settings.codec_port}/{token}"
 
 
 async def _wait_for_temporal(
@@ -129,13 +138,23 @@ DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
 async def _serve_portal(settings: Settings, stack: AsyncExitStack) -> None:
     from portal.app import create_app
 
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.portal_host,
-        port=settings.portal_port,
-        log_level="warning",
-        lifespan="on",
-    )
+    await _serve(create_app(settings), settings.portal_host, settings.portal_port, stack)
+
+
+async def _serve_codec(settings: Settings, stack: AsyncExitStack) -> None:
+    from grantflow.codec import converter
+    from grantflow.codec_server import codec_app
+
+    codec = converter(settings).payload_codec
+    token = settings.codec_token.get_secret_value() if settings.codec_token else ""
+    assert codec is not None
+    app = codec_app(codec, token, f"http://localhost:{settings.temporal_ui_port}")
+    await _serve(app, settings.codec_host, settings.codec_port, stack)
+
+
+async def _serve(app: Any, host: str, port: int, stack: AsyncExitStack) -> None:
+    """Serve ``app`` with uvicorn inside the stack's loop until the stack closes."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = _PortalServer(config)
     task = asyncio.create_task(server.serve())
 
@@ -147,7 +166,7 @@ async def _serve_portal(settings: Settings, stack: AsyncExitStack) -> None:
     stack.push_async_callback(stop_portal)
     while not server.started:
         if task.done():
-            raise RuntimeError(f"The portal did not start; is port {settings.portal_port} in use?")
+            raise RuntimeError(f"Port {port} did not open; is it in use?")
         await asyncio.sleep(0.05)
 
 
@@ -176,6 +195,7 @@ async def run_stack(
         stack.push_async_callback(_finish, worker_task, worker_stopped)
 
         await _serve_portal(settings, stack)
+        await _serve_codec(settings, stack)
         _print_where(settings, login)
         if demo is not None:
             demo_task = asyncio.create_task(_demo(settings, login, demo))
@@ -231,6 +251,8 @@ def _print_where(settings: Settings, login: Login | None) -> None:
         (N_("Managers"), f"{portal}/manage"),
         (N_("Manager login"), manager),
         (N_("Temporal Web UI"), f"http://{host}:{settings.temporal_ui_port}"),
+        (N_("Codec server"), t(language, "%(url)s/… (decodes payloads for the Web UI)",
+                               url=f"http://{settings.codec_host}:{settings.codec_port}")),
         (N_("Temporal server"), t(language, "%(address)s (namespace %(namespace)s, history in "
                                   "%(db)s)", address=settings.temporal_address,
                                   namespace=settings.temporal_namespace,

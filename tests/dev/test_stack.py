@@ -87,3 +87,32 @@ def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
     assert stack.returncode == 0, rest
     assert "stopped" in rest
     assert not any(port_open(port) for port in (temporal, ui, smtp, portal))
+
+
+def test_the_stack_encrypts_with_its_own_key_and_the_web_ui_decodes(tmp_path, monkeypatch):
+    from grantflow.dev.secrets import secrets_file, use_dev_payload_key
+    from grantflow.dev.stack import codec_endpoint, dev_server_command, development
+    from grantflow.settings import Settings, get_settings
+
+    monkeypatch.delenv("GRANTFLOW_PAYLOAD_KEYS", raising=False)
+    monkeypatch.delenv("GRANTFLOW_CODEC_TOKEN", raising=False)
+    settings, _ = development(Settings(_env_file=None, data_dir=tmp_path / "data"))
+    again, _ = development(Settings(_env_file=None, data_dir=tmp_path / "data"))
+    [(key_id, key)] = settings.payload_keys.items()
+    assert again.payload_keys[key_id].get_secret_value() == key.get_secret_value()
+    token = settings.codec_token.get_secret_value()
+    assert len(token) >= 32 and oct(secrets_file(settings).stat().st_mode)[-3:] == "600"
+
+    command = dev_server_command(settings)
+    endpoint = command[command.index("--ui-codec-endpoint") + 1]
+    assert endpoint == codec_endpoint(settings) == f"http://127.0.0.1:8081/{token}"
+
+    # A command beside the stack (same folder) encrypts with the stack's key.
+    monkeypatch.setenv("GRANTFLOW_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        use_dev_payload_key()
+        assert get_settings().payload_keys[key_id].get_secret_value() == key.get_secret_value()
+    finally:
+        monkeypatch.delenv("GRANTFLOW_PAYLOAD_KEYS", raising=False)
+        get_settings.cache_clear()
