@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from activities.documents import document_path
 from grantflow.client import Refused, programme_handle
 from grantflow.i18n import t
+from grantflow.links import PlainSerializer
 from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 RECEIPT_SALT = "grantflow-application-receipt"
+RECEIPT_MAX_AGE = timedelta(days=7)
+"""How long the signed link to an application's receipt page is valid."""
 FORM_ALLOWANCE = 1024 * 1024
 """Room for the typed fields on top of the largest files a form can carry."""
 
@@ -320,9 +323,9 @@ def _body_size(request: Request) -> int:
 # --- the receipt -------------------------------------------------------------------------------
 
 
-def _signer(request: Request) -> URLSafeSerializer:
+def _signer(request: Request) -> PlainSerializer:
     secret = settings_of(request).link_secret.get_secret_value()
-    return URLSafeSerializer(secret, salt=RECEIPT_SALT)
+    return PlainSerializer(secret, salt=RECEIPT_SALT)
 
 
 def _receipt_url(request: Request, programme_id: str, reference: str) -> str:
@@ -334,11 +337,13 @@ def _receipt_url(request: Request, programme_id: str, reference: str) -> str:
 async def receipt(
     request: Request, programme_id: str, reference: str, token: str = ""
 ) -> HTMLResponse:
-    """Reference, programme and time of receipt: shown only with the signed link."""
+    """Reference, programme and time of receipt: shown only with the signed link, for
+    ``RECEIPT_MAX_AGE`` after the application."""
     call = await _call(request, programme_id)
     try:
-        valid = _signer(request).loads(token) == [programme_id, reference]
-    except BadSignature:
+        signed = _signer(request).loads(token, max_age=RECEIPT_MAX_AGE.total_seconds())
+        valid = signed == [programme_id, reference]
+    except BadSignature:  # tampered or expired (SignatureExpired is a BadSignature)
         valid = False
     if call is None or not valid:
         return _missing(request, call.language if call else "de")
