@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import func, select
@@ -248,9 +249,11 @@ async def documents(session: AsyncSession, programme_id: str) -> list[Document]:
 
 
 def download_name(document: Document) -> str:
-    """``<programme>-<kind>-<reference or number>.pdf``: no names or addresses of people."""
+    """``<programme>-<kind>-<reference or number>.<ext>``: no names or addresses of people;
+    the extension is the one the stored file's type was sniffed as."""
     subject = document.reference or str(document.id)
-    return f"{document.programme_id}-{document.kind}-{subject}.pdf"
+    extension = PurePosixPath(document.path).suffix.lower() or ".bin"
+    return f"{document.programme_id}-{document.kind}-{subject}{extension}"
 
 
 # --- CSV --------------------------------------------------------------------------------------

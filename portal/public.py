@@ -29,6 +29,7 @@ from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal import application_form, uploads
+from portal.body_limit import allow, read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
 logger = logging.getLogger(__name__)
@@ -236,13 +237,14 @@ async def _read(request: Request, call: Call) -> Submission:
     """The typed values, the checked uploads and the validated form (or the errors)."""
     programme, language = call.programme, call.language
     limit = settings_of(request).upload_max_bytes
-    posted = await request.form()
+    slots = application_form.uploads(programme)
+    posted = await read_form(request, max_files=len(slots))
     values = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
     data = application_form.parse(values, programme)
     submission = Submission(
         values, [], application_form.not_admitted(data, programme), files_chosen=False
     )
-    for slot in application_form.uploads(programme):
+    for slot in slots:
         upload = posted.get(slot.name)
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue
@@ -270,7 +272,9 @@ async def apply(request: Request, programme_id: str) -> Response:
     programme, language = call.programme, call.language
     settings = settings_of(request)
     slots = len(application_form.uploads(programme))
-    if _body_size(request) > settings.upload_max_bytes * slots + FORM_ALLOWANCE:
+    allowed = settings.upload_max_bytes * slots + FORM_ALLOWANCE
+    allow(request, allowed)  # counted as it arrives: a chunked or mis-declared body too
+    if _body_size(request) > allowed:  # declared too large: the form again, nothing read
         limit = uploads.size_words(settings.upload_max_bytes, language)
         message = t(language, uploads.MESSAGES["too_much"], limit=limit)
         return _form(request, call, errors={"attachments": message}, status_code=413)
@@ -285,14 +289,16 @@ async def apply(request: Request, programme_id: str) -> Response:
             files_chosen=submission.files_chosen,
             status_code=422,
         )
-    files = submission.files
-    await uploads.write_files(settings.documents_dir, programme.id, files)
+    sessions = sessions_of(request)
+    held = await uploads.hold(
+        sessions, settings.documents_dir, programme.id, language, submission.files
+    )
     try:
         receipt = await programme_handle(await client_of(request), programme.id).submit_application(
             SubmitApplication(form=submission.form.model_dump(mode="json"))
         )
     except Refused as refusal:
-        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        await uploads.discard(sessions, settings.documents_dir, held)
         return _form(
             request,
             call,
@@ -303,11 +309,11 @@ async def apply(request: Request, programme_id: str) -> Response:
         )
     except Exception:
         logger.exception("application to %s could not be delivered", programme.id)
-        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        await uploads.discard(sessions, settings.documents_dir, held)
         return page(
             request, "public/unavailable.html", {"call": call}, language=language, status_code=503
         )
-    await uploads.record(sessions_of(request), programme.id, receipt.reference, language, files)
+    await uploads.record(sessions, receipt.reference, held)
     logger.info("application %s received for %s", receipt.reference, programme.id)
     return RedirectResponse(_receipt_url(request, programme.id, receipt.reference), 303)
 
