@@ -7,8 +7,6 @@ selection proposal (both small), with the database as the fallback when it canno
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +19,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from grantflow.client import programme_handle
+from grantflow.csv_export import csv_text
 from models.call import DeadlineKind, Facts, ProgrammeStatus, Proposal
 from models.orm import (
     Application,
@@ -259,20 +258,6 @@ def download_name(document: Document) -> str:
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
-    return buffer.getvalue()
-
-
 async def applications_csv(session: AsyncSession, programme: Programme) -> str:
     rows = await session.execute(
         select(Application, Organisation, Contact, EligibilityResult, Decision)
@@ -309,7 +294,7 @@ async def applications_csv(session: AsyncSession, programme: Programme) -> str:
                 decision.outcome if decision else "",
             ]
         )
-    return _csv(header, table)
+    return csv_text(header, table)
 
 
 async def scores_csv(session: AsyncSession, programme: Programme) -> str:
@@ -335,4 +320,4 @@ async def scores_csv(session: AsyncSession, programme: Programme) -> str:
                 score.submitted_at.isoformat(),
             ]
         )
-    return _csv(header, table)
+    return csv_text(header, table)
