@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.uploads import size_words
@@ -103,7 +104,7 @@ async def read_form(
         raise
 
 
-def too_large(scope: Scope, max_bytes: int):  # type: ignore[no-untyped-def]
+def too_large(scope: Scope, max_bytes: int) -> Response:
     """The 413 page, in both languages (who sent the body is not known)."""
     request = Request(scope)
     templates = request.app.state.templates
