@@ -45,6 +45,7 @@ from tests.portal.test_portal_public import (
     register,
     start,
     stored,
+    until,
 )
 from tests.scenario import EXAMPLE, application
 from worker import build_worker
@@ -395,6 +396,11 @@ async def test_a_refused_twin_upload_never_deletes_the_accepted_file(
     async with build_worker(dev_env.client, settings, sessions, pdf_executor):
         handle = await start(dev_env, settings, programme)
         async with portal(settings, client_factory) as http:
+            # The read model shows the call open (the workflow says so a moment earlier).
+            async def call_page() -> int:
+                return (await http.get(f"/programmes/{programme.id}")).status_code
+
+            await until(call_page, lambda status: status == 200)
 
             async def apply(title: str) -> httpx.Response:
                 return await http.post(
@@ -404,7 +410,8 @@ async def test_a_refused_twin_upload_never_deletes_the_accepted_file(
                 )
 
             first, second = await asyncio.gather(apply("Erster Antrag"), apply("Zweiter Antrag"))
-            assert sorted([first.status_code, second.status_code]) == [303, 409]
+            statuses = sorted([first.status_code, second.status_code])
+            assert statuses == [303, 409], (first.text[-3000:], second.text[-3000:])
             async with sessions() as session:
                 documents = (
                     await session.scalars(
