@@ -17,7 +17,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadPayload, BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
+from itsdangerous.serializer import Serializer
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
@@ -65,12 +67,41 @@ class Link:
     programme: str
     subject: str
     expires: datetime
-    id: str  # sha256 of the token: the key of its single use
+    id: str  # sha256 of the decoded signature: the key of its single use (see ``single_use_key``)
 
     @property
     def reference(self) -> str | None:
         """The application reference, when the subject is one."""
         return None if self.subject.startswith(PERSON) else self.subject
+
+
+class PlainSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed serializer without zlib: payloads are never compressed
+    when signed, and a compressed payload (text starting with ``.``) is refused unread, so an
+    unsigned token can never make the server decompress anything."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+    def load_payload(self, payload: bytes, *args: Any, **kwargs: Any) -> Any:
+        if payload.startswith(b"."):
+            raise BadPayload("compressed payloads are not accepted")
+        return super().load_payload(payload, *args, **kwargs)
+
+
+def is_compressed(token: str) -> bool:
+    """Does ``token`` claim a zlib-compressed payload (which no link of ours has)?"""
+    return token.lstrip().startswith(".")
+
+
+def single_use_key(token: str) -> str:
+    """The key of a verified token's single use: the sha256 of its decoded signature.
+
+    base64 leaves spare bits in a signature's last character, and itsdangerous accepts every
+    spelling of them; the decoded bytes are the same for all spellings, the token text is not.
+    """
+    signature = token.rpartition(".")[2]
+    return hashlib.sha256(base64_decode(signature)).hexdigest()
 
 
 class LinkSigner:
@@ -90,7 +121,7 @@ class LinkSigner:
         )
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=f"grantflow-link/{purpose}")
+        return PlainSerializer(self.secret, salt=f"grantflow-link/{purpose}")
 
     def person(self, email: str) -> str:
         """A person's subject: a keyed hash of the address (the address stays out of URLs)."""
@@ -114,6 +145,8 @@ class LinkSigner:
 
     def verify(self, token: str, purpose: str | None = None, now: datetime | None = None) -> Link:
         """The link behind ``token``; raises Tampered, WrongPurpose or Expired."""
+        if is_compressed(token):
+            raise Tampered()  # before anything is decoded, let alone decompressed
         claimed = self._claimed_purpose(token)
         try:
             payload, signed_at = self._serializer(claimed).loads(token, return_timestamp=True)
@@ -126,7 +159,7 @@ class LinkSigner:
                     if payload.get("e") is not None
                     else signed_at.astimezone(UTC) + self.max_age
                 ),
-                id=hashlib.sha256(token.encode()).hexdigest(),
+                id=single_use_key(token),
             )
         except (BadSignature, KeyError, TypeError, ValueError):
             raise Tampered() from None
@@ -138,7 +171,7 @@ class LinkSigner:
 
     def _claimed_purpose(self, token: str) -> str:
         """The purpose the (not yet verified) payload claims: it picks the salt to check."""
-        _, payload = self._serializer("any").loads_unsafe(token)
+        _, payload = self._serializer("any").loads_unsafe(token)  # never decompresses
         purpose = payload.get("p") if isinstance(payload, dict) else None
         if purpose not in PURPOSES:
             raise Tampered()

@@ -19,6 +19,7 @@ from grantflow.client import connect
 from grantflow.formatting import TEMPLATES
 from grantflow.settings import Settings, get_settings
 from portal import mailbox, manager, public, signed
+from portal.body_limit import BodyLimit
 from portal.pages import templates
 
 ClientFactory = Callable[[], Awaitable[Client]]
@@ -44,6 +45,7 @@ def create_app(
     app.state.templates = templates()
     app.state.client = None
     app.state.client_factory = client_factory or (lambda: connect(settings))
+    app.add_middleware(BodyLimit)  # bodies counted as they arrive: 413 past the route's limit
     app.mount("/static", StaticFiles(directory=TEMPLATES / "portal" / "static"), name="static")
     app.include_router(public.router)
     app.include_router(signed.router)

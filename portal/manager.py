@@ -38,6 +38,7 @@ from models.orm import Document
 from models.programme import Programme
 from models.support import EndSupport, ReviewReport
 from portal import manager_data as data
+from portal import uploads
 from portal.auth import (
     CSRF_FIELD,
     LOGIN_PATH,
@@ -593,7 +594,14 @@ async def download_document(
         return _not_found(request, session)
     if not path.is_file():
         return _not_found(request, session)
-    return FileResponse(path, media_type="application/pdf", filename=data.download_name(document))
+    kind, _ = uploads.media_type(document.path)  # sniffed when stored: the name says it
+    return FileResponse(
+        path,
+        media_type=kind,
+        filename=data.download_name(document),
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/programmes/{programme_id}/applications.csv")

@@ -7,12 +7,11 @@ selection proposal (both small), with the database as the fallback when it canno
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from grantflow.client import programme_handle
+from grantflow.csv_export import csv_text
 from models.call import DeadlineKind, Facts, ProgrammeStatus, Proposal
 from models.orm import (
     Application,
@@ -255,26 +255,14 @@ async def documents(session: AsyncSession, programme_id: str) -> list[Document]:
 
 
 def download_name(document: Document) -> str:
-    """``<programme>-<kind>-<reference or number>.pdf``: no names or addresses of people."""
+    """``<programme>-<kind>-<reference or number>.<ext>``: no names or addresses of people;
+    the extension is the one the stored file's type was sniffed as."""
     subject = document.reference or str(document.id)
-    return f"{document.programme_id}-{document.kind}-{subject}.pdf"
+    extension = PurePosixPath(document.path).suffix.lower() or ".bin"
+    return f"{document.programme_id}-{document.kind}-{subject}{extension}"
 
 
 # --- CSV --------------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
-    return buffer.getvalue()
 
 
 async def applications_csv(session: AsyncSession, programme: Programme) -> str:
@@ -313,7 +301,7 @@ async def applications_csv(session: AsyncSession, programme: Programme) -> str:
                 decision.outcome if decision else "",
             ]
         )
-    return _csv(header, table)
+    return csv_text(header, table)
 
 
 async def scores_csv(session: AsyncSession, programme: Programme) -> str:
@@ -339,4 +327,4 @@ async def scores_csv(session: AsyncSession, programme: Programme) -> str:
                 score.submitted_at.isoformat(),
             ]
         )
-    return _csv(header, table)
+    return csv_text(header, table)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
@@ -22,12 +22,14 @@ from starlette.datastructures import UploadFile
 from activities.documents import document_path
 from grantflow.client import Refused, programme_handle
 from grantflow.i18n import t
+from grantflow.links import PlainSerializer
 from models.application import ApplicationForm
 from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal import application_form, uploads
+from portal.body_limit import allow, read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 RECEIPT_SALT = "grantflow-application-receipt"
+RECEIPT_MAX_AGE = timedelta(days=7)
+"""How long the signed link to an application's receipt page is valid."""
 FORM_ALLOWANCE = 1024 * 1024
 """Room for the typed fields on top of the largest files a form can carry."""
 
@@ -233,13 +237,14 @@ async def _read(request: Request, call: Call) -> Submission:
     """The typed values, the checked uploads and the validated form (or the errors)."""
     programme, language = call.programme, call.language
     limit = settings_of(request).upload_max_bytes
-    posted = await request.form()
+    slots = application_form.uploads(programme)
+    posted = await read_form(request, max_files=len(slots))
     values = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
     data = application_form.parse(values, programme)
     submission = Submission(
         values, [], application_form.not_admitted(data, programme), files_chosen=False
     )
-    for slot in application_form.uploads(programme):
+    for slot in slots:
         upload = posted.get(slot.name)
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue
@@ -267,7 +272,9 @@ async def apply(request: Request, programme_id: str) -> Response:
     programme, language = call.programme, call.language
     settings = settings_of(request)
     slots = len(application_form.uploads(programme))
-    if _body_size(request) > settings.upload_max_bytes * slots + FORM_ALLOWANCE:
+    allowed = settings.upload_max_bytes * slots + FORM_ALLOWANCE
+    allow(request, allowed)  # counted as it arrives: a chunked or mis-declared body too
+    if _body_size(request) > allowed:  # declared too large: the form again, nothing read
         limit = uploads.size_words(settings.upload_max_bytes, language)
         message = t(language, uploads.MESSAGES["too_much"], limit=limit)
         return _form(request, call, errors={"attachments": message}, status_code=413)
@@ -282,14 +289,16 @@ async def apply(request: Request, programme_id: str) -> Response:
             files_chosen=submission.files_chosen,
             status_code=422,
         )
-    files = submission.files
-    await uploads.write_files(settings.documents_dir, programme.id, files)
+    sessions = sessions_of(request)
+    held = await uploads.hold(
+        sessions, settings.documents_dir, programme.id, language, submission.files
+    )
     try:
         receipt = await programme_handle(await client_of(request), programme.id).submit_application(
             SubmitApplication(form=submission.form.model_dump(mode="json"))
         )
     except Refused as refusal:
-        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        await uploads.discard(sessions, settings.documents_dir, held)
         return _form(
             request,
             call,
@@ -300,11 +309,11 @@ async def apply(request: Request, programme_id: str) -> Response:
         )
     except Exception:
         logger.exception("application to %s could not be delivered", programme.id)
-        await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
+        await uploads.discard(sessions, settings.documents_dir, held)
         return page(
             request, "public/unavailable.html", {"call": call}, language=language, status_code=503
         )
-    await uploads.record(sessions_of(request), programme.id, receipt.reference, language, files)
+    await uploads.record(sessions, receipt.reference, held)
     logger.info("application %s received for %s", receipt.reference, programme.id)
     return RedirectResponse(_receipt_url(request, programme.id, receipt.reference), 303)
 
@@ -320,9 +329,9 @@ def _body_size(request: Request) -> int:
 # --- the receipt -------------------------------------------------------------------------------
 
 
-def _signer(request: Request) -> URLSafeSerializer:
+def _signer(request: Request) -> PlainSerializer:
     secret = settings_of(request).link_secret.get_secret_value()
-    return URLSafeSerializer(secret, salt=RECEIPT_SALT)
+    return PlainSerializer(secret, salt=RECEIPT_SALT)
 
 
 def _receipt_url(request: Request, programme_id: str, reference: str) -> str:
@@ -334,11 +343,13 @@ def _receipt_url(request: Request, programme_id: str, reference: str) -> str:
 async def receipt(
     request: Request, programme_id: str, reference: str, token: str = ""
 ) -> HTMLResponse:
-    """Reference, programme and time of receipt: shown only with the signed link."""
+    """Reference, programme and time of receipt: shown only with the signed link, for
+    ``RECEIPT_MAX_AGE`` after the application."""
     call = await _call(request, programme_id)
     try:
-        valid = _signer(request).loads(token) == [programme_id, reference]
-    except BadSignature:
+        signed = _signer(request).loads(token, max_age=RECEIPT_MAX_AGE.total_seconds())
+        valid = signed == [programme_id, reference]
+    except BadSignature:  # tampered or expired (SignatureExpired is a BadSignature)
         valid = False
     if call is None or not valid:
         return _missing(request, call.language if call else "de")

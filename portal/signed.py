@@ -47,6 +47,7 @@ from models.orm import (
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
 from models.support import SubmitReport
+from portal.body_limit import read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,15 @@ async def show(request: Request, token: str, done: str | None = None) -> Respons
 
 @router.post("/l/{token}", response_class=HTMLResponse)
 async def act(request: Request, token: str) -> Response:
-    """Carry out the posted action as an Update; errors and refusals re-show the page."""
-    form = await request.form()
+    """Carry out the posted action as an Update; errors and refusals re-show the page.
+
+    The token is verified before the body is read: a post to a tampered or expired link is
+    refused without parsing anything it carries."""
+    try:
+        _signer(request).verify(token)
+    except LinkError as error:
+        return await _refused(request, error)
+    form = await read_form(request)
     action = str(form.get("action", ""))
     try:
         opened = await _open(request, token, ACTIONS.get(action, "none"))

@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from fastapi import UploadFile
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.documents import _write_atomically, document_path
 from grantflow.i18n import N_, t
 from models.orm import Document
+from models.orm import Programme as ProgrammeRow
 
 KIND = "attachment"
 """The ``documents.kind`` of uploaded files (the attachment's own kind is in the application)."""
@@ -78,15 +79,58 @@ def sniff(data: bytes) -> str | None:
         return "jpg"
     if data.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
-                if "mimetype" in names and archive.read("mimetype").strip() == ODT_MIMETYPE:
-                    return "odt"
-                if "word/document.xml" in names and "[Content_Types].xml" in names:
-                    return "docx"
-        except (zipfile.BadZipFile, KeyError, OSError):
+            return _office(data)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError):
             return None
     return None
+
+
+MAX_MIMETYPE_BYTES = 100
+"""An ODT's ``mimetype`` entry is the 39 bytes of :data:`ODT_MIMETYPE`, stored uncompressed."""
+MAX_ENTRIES = 10_000
+MAX_UNCOMPRESSED = 256 * 1024 * 1024
+"""What all entries of an accepted ODT or DOCX may unpack to, as their table of contents says."""
+
+
+def _office(data: bytes) -> str | None:
+    """``odt`` or ``docx`` from the ZIP's central directory, reading at most the few bytes of
+    a stored ``mimetype`` entry: nothing is decompressed."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
+            return None
+        names = {e.filename: e for e in entries}
+        mimetype = names.get("mimetype")
+        if mimetype is not None:
+            if (
+                entries[0] is not mimetype
+                or mimetype.compress_type != zipfile.ZIP_STORED
+                or mimetype.file_size > MAX_MIMETYPE_BYTES
+                or mimetype.compress_size != mimetype.file_size
+            ):
+                return None
+            with archive.open(mimetype) as entry:  # stored: reads exactly file_size bytes
+                content = entry.read(MAX_MIMETYPE_BYTES + 1)
+            return "odt" if content.strip() == ODT_MIMETYPE else None
+        if "word/document.xml" in names and "[Content_Types].xml" in names:
+            return "docx"
+    return None
+
+
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def media_type(stored: str) -> tuple[str, str]:
+    """The media type and extension of a stored file, from the sniffed extension its name
+    carries (``application/octet-stream`` for anything else)."""
+    extension = PurePosixPath(stored).suffix.lstrip(".").lower()
+    return MEDIA_TYPES.get(extension, "application/octet-stream"), extension or "bin"
 
 
 def size_words(limit: int, language: str) -> str:
@@ -124,57 +168,120 @@ def stored_path(programme_id: str, accepted: Accepted) -> str:
     return str(PurePosixPath(programme_id, KIND, accepted.name))
 
 
-async def write_files(documents_dir: Path, programme_id: str, files: list[Accepted]) -> None:
-    """Put the files in place (content-addressed: writing the same bytes twice is harmless)."""
-    for accepted in files:
-        target = document_path(documents_dir, stored_path(programme_id, accepted))
-        await asyncio.to_thread(_write_atomically, target, accepted.data)
+PENDING = "attachment_pending"
+"""The ``documents.kind`` of a file held for an application the workflow has not answered yet."""
 
 
-async def record(
-    sessions: async_sessionmaker[AsyncSession],
-    programme_id: str,
-    reference: str,
-    language: str,
-    files: list[Accepted],
-) -> None:
-    """A ``documents`` row per file of the application ``reference`` (identical files of two
-    applications share the stored file, each has its row)."""
-    for accepted in files:
-        key = f"{programme_id}/{KIND}/{reference}/{accepted.sha256}"
-        try:
-            async with sessions.begin() as session:
-                if await session.scalar(select(Document.id).where(Document.idempotency_key == key)):
-                    continue
-                session.add(
-                    Document(
-                        idempotency_key=key,
-                        programme_id=programme_id,
-                        kind=KIND,
-                        reference=reference,
-                        language=language,
-                        sha256=accepted.sha256,
-                        path=stored_path(programme_id, accepted),
-                        size_bytes=len(accepted.data),
-                        pages=0,
-                    )
-                )
-        except IntegrityError:
-            continue  # the same file was recorded concurrently
+@dataclass(frozen=True)
+class Hold:
+    """The files of one application in flight, each held by a ``documents`` row of its own."""
+
+    programme_id: str
+    key: str
+    files: tuple[Accepted, ...]
+
+    def pending_key(self, accepted: Accepted) -> str:
+        return f"{self.programme_id}/{PENDING}/{self.key}/{accepted.sha256}"
 
 
-async def discard(
+async def _serialise(session: AsyncSession, programme_id: str) -> None:
+    """Holding and releasing files of one programme happen one at a time.
+
+    PostgreSQL: the programme's row is locked. SQLite: the first statement of each such
+    transaction is a write, which takes the database's single write lock until commit.
+    """
+    if session.bind.dialect.name != "sqlite":
+        await session.execute(
+            select(ProgrammeRow.id).where(ProgrammeRow.id == programme_id).with_for_update()
+        )
+
+
+async def hold(
     sessions: async_sessionmaker[AsyncSession],
     documents_dir: Path,
     programme_id: str,
+    language: str,
     files: list[Accepted],
+) -> Hold:
+    """Put the files in place, each with a pending row, in one transaction: from then on a
+    refused application with the same content (:func:`discard`) sees the row and keeps the
+    file. Content-addressed: the same bytes are one file however many rows hold it."""
+    unique = tuple({f.sha256: f for f in files}.values())
+    held = Hold(programme_id, uuid.uuid4().hex, unique)
+    if not unique:
+        return held
+    async with sessions.begin() as session:
+        await _serialise(session, programme_id)
+        for accepted in unique:
+            session.add(
+                _row(held.pending_key(accepted), programme_id, PENDING, None, language, accepted)
+            )
+        await session.flush()  # the write lock (SQLite) is taken before any file is touched
+        for accepted in unique:
+            target = document_path(documents_dir, stored_path(programme_id, accepted))
+            await asyncio.to_thread(_write_atomically, target, accepted.data)
+    return held
+
+
+async def record(sessions: async_sessionmaker[AsyncSession], reference: str, held: Hold) -> None:
+    """The application ``reference`` was received: its pending rows become its ``documents``
+    rows (identical files of two applications share the stored file, each has its row)."""
+    async with sessions.begin() as session:
+        for accepted in held.files:
+            row = await session.scalar(
+                select(Document).where(Document.idempotency_key == held.pending_key(accepted))
+            )
+            if row is None:
+                continue
+            key = f"{held.programme_id}/{KIND}/{reference}/{accepted.sha256}"
+            if await session.scalar(select(Document.id).where(Document.idempotency_key == key)):
+                await session.delete(row)  # recorded already
+                continue
+            row.idempotency_key, row.kind, row.reference = key, KIND, reference
+
+
+async def discard(
+    sessions: async_sessionmaker[AsyncSession], documents_dir: Path, held: Hold
 ) -> None:
-    """Remove files of a refused application that no document row refers to."""
-    for accepted in files:
-        path = stored_path(programme_id, accepted)
-        async with sessions() as session:
+    """The application was refused: its rows go, and each file that no other row holds.
+
+    One transaction, serialised with :func:`hold`: a file held meanwhile by another
+    application (pending or received) stays."""
+    if not held.files:
+        return
+    async with sessions.begin() as session:
+        await _serialise(session, held.programme_id)
+        await session.execute(
+            delete(Document).where(
+                Document.idempotency_key.in_([held.pending_key(f) for f in held.files])
+            )
+        )
+        for accepted in held.files:
+            path = stored_path(held.programme_id, accepted)
             users = await session.scalar(
                 select(func.count()).select_from(Document).where(Document.path == path)
             )
-        if not users:
-            await asyncio.to_thread(document_path(documents_dir, path).unlink, missing_ok=True)
+            if not users:
+                target = document_path(documents_dir, path)
+                await asyncio.to_thread(target.unlink, missing_ok=True)
+
+
+def _row(
+    key: str,
+    programme_id: str,
+    kind: str,
+    reference: str | None,
+    language: str,
+    accepted: Accepted,
+) -> Document:
+    return Document(
+        idempotency_key=key,
+        programme_id=programme_id,
+        kind=kind,
+        reference=reference,
+        language=language,
+        sha256=accepted.sha256,
+        path=stored_path(programme_id, accepted),
+        size_bytes=len(accepted.data),
+        pages=0,
+    )

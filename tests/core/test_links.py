@@ -245,3 +245,62 @@ def test_one_email_signs_each_link_once_even_when_the_clock_moves(
         signer.verify(token_of(text), "jury").subject
         == signer.verify(token_of(another), "jury").subject
     )
+
+
+# --- single use and compressed payloads -----------------------------------------------------
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def spellings(token: str) -> list[str]:
+    """Every spelling of ``token`` that differs only in the spare bits of its last character."""
+    value = ALPHABET.index(token[-1])
+    spare = (len(token.rpartition(".")[2]) * 6) % 8  # bits of the last character that carry nothing
+    first = value & ~((1 << spare) - 1)
+    return [token[:-1] + ALPHABET[first | k] for k in range(1 << spare)]
+
+
+def test_every_spelling_of_a_link_has_one_single_use_key(signer: LinkSigner) -> None:
+    token = signer.sign("award", "integration-bw-2020", "INT2020-0007", NOW + timedelta(days=1))
+    others = spellings(token)
+    assert len(set(others)) == 4 and token in others  # itsdangerous accepts all four
+    ids = {signer.verify(other, "award", now=NOW).id for other in others}
+    assert ids == {signer.verify(token, now=NOW).id}
+    again = signer.sign("award", "integration-bw-2020", "INT2020-0008", NOW + timedelta(days=1))
+    assert signer.verify(again, now=NOW).id not in ids
+
+
+def test_a_compressed_payload_is_refused_before_it_is_decompressed(
+    signer: LinkSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import zlib
+
+    bomb = base64.urlsafe_b64encode(zlib.compress(b'{"p":"award","g":"' + b"x" * 50_000_000))
+    token = "." + bomb.decode().rstrip("=") + ".AAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    decompressed: list[bytes] = []
+    real = zlib.decompress
+
+    def spy(data: bytes, *args: object) -> bytes:
+        decompressed.append(data)
+        return real(data, *args)
+
+    monkeypatch.setattr(zlib, "decompress", spy)
+    with pytest.raises(Tampered):
+        signer.verify(token, now=NOW)
+    assert decompressed == []
+    # A validly signed compressed token (as itsdangerous would make one) is refused too.
+    from itsdangerous import URLSafeTimedSerializer
+
+    compressing = URLSafeTimedSerializer("test-secret", salt="grantflow-link/award")
+    signed = compressing.dumps({"p": "award", "g": "p" * 200, "s": "INT2020-0007"})
+    assert signed.startswith(".")
+    with pytest.raises(Tampered):
+        signer.verify(signed, now=NOW)
+    assert decompressed == []
+
+
+def test_links_are_never_signed_compressed(signer: LinkSigner) -> None:
+    token = signer.sign("award", "p" * 200, "INT2020-0007", NOW + timedelta(days=1))
+    assert not token.startswith(".")
+    assert signer.verify(token, now=NOW).programme == "p" * 200

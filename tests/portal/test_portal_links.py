@@ -81,6 +81,16 @@ async def emailed_links(mail_dir, message_type: str, to: str | None = None, coun
     raise AssertionError(f"no {message_type} email arrived")
 
 
+def other_spellings(token: str) -> list[str]:
+    """``token`` with each other value of the spare bits in its signature's last character:
+    itsdangerous accepts them all as the same signature."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare = (len(token.rpartition(".")[2]) * 6) % 8
+    first = alphabet.index(token[-1]) & ~((1 << spare) - 1)
+    spellings = [token[:-1] + alphabet[first | k] for k in range(1 << spare)]
+    return [s for s in spellings if s != token]
+
+
 def path(url: str) -> str:
     return url.removeprefix("http://portal.test")
 
@@ -232,6 +242,11 @@ async def test_jury_scores_and_an_awardee_accepts_through_the_emailed_links(
         # Used again (accept or decline): refused, nothing changed.
         for action in ("accept", "decline"):
             again = await web.post(path(url), data={"action": action})
+            assert again.status_code == 410 and "bereits verwendet" in again.text
+        # Its other spellings (the spare bits of the signature's last character) are the
+        # same link: used too.
+        for spelling in other_spellings(path(url)):
+            again = await web.post(spelling, data={"action": "decline"})
             assert again.status_code == 410 and "bereits verwendet" in again.text
         status = await handle.query(ProgrammeWorkflow.status)
         assert status.counts["accepted"] == 1 and status.counts.get("declined", 0) == 0
