@@ -88,11 +88,59 @@ class Settings(BaseSettings):
     )
     portal_session_hours: float = Field(default=8.0, gt=0)
 
+    # Portal protection: rate limits (`limits` notation, several joined by ";"), hosts, proxies
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the rate-limit counters live: memory:// (one process), or "
+        "redis://host:6379 / memcached://host:11211 shared by several portal processes",
+    )
+    rate_limit_sign_in_address: str = Field(
+        default="10 per 15 minutes", description="Failed sign-ins per client address"
+    )
+    rate_limit_sign_in_account: str = Field(
+        default="30 per hour", description="Failed sign-ins per manager account"
+    )
+    rate_limit_applications: str = Field(
+        default="20 per hour", description="Application form posts per client address"
+    )
+    rate_limit_link_posts: str = Field(
+        default="30 per minute; 300 per hour",
+        description="Posts to signed links, per client address and per link",
+    )
+    rate_limit_uploads: str = Field(
+        default="60 per hour", description="Posts carrying files (multipart) per client address"
+    )
+    portal_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names accepted besides the one of GRANTFLOW_PORTAL_BASE_URL",
+    )
+    portal_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed",
+    )
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator(
+        "rate_limit_sign_in_address",
+        "rate_limit_sign_in_account",
+        "rate_limit_applications",
+        "rate_limit_link_posts",
+        "rate_limit_uploads",
+    )
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must read like '10 per 15 minutes' (several joined by ';')") from None
         return value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]

@@ -36,6 +36,7 @@ from models.orm import Document
 from models.programme import Programme
 from models.support import EndSupport, ReviewReport
 from portal import manager_data as data
+from portal import throttle
 from portal.auth import (
     CSRF_FIELD,
     LOGIN_PATH,
@@ -146,14 +147,20 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    language = requested_language(request)
+    if refusal := await throttle.sign_in_refusal(request):  # before the body, before argon2
+        return throttle.too_many(request, refusal, language)
     session = read_session(request)
     await check_csrf(request, session)
     form = await request.form()
     email, target = field(form, "email"), safe_target(field(form, "next"))
     settings = settings_of(request)
-    language = requested_language(request)
+    account = throttle.account_key(email)
+    if refusal := await throttle.sign_in_refusal(request, account):
+        return throttle.too_many(request, refusal, language)
     manager = await authenticate(settings, email, str(form.get("password") or ""))
     if manager is None:
+        await throttle.sign_in_failed(request, account)
         return render(
             request,
             "login.html",

@@ -47,6 +47,7 @@ from models.orm import (
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
 from models.support import SubmitReport
+from portal import throttle
 from portal.pages import client_of, page, sessions_of, settings_of
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ async def show(request: Request, token: str, done: str | None = None) -> Respons
 @router.post("/l/{token}", response_class=HTMLResponse)
 async def act(request: Request, token: str) -> Response:
     """Carry out the posted action as an Update; errors and refusals re-show the page."""
+    if refused := await throttle.link_post(request, token):  # before the body is read
+        return refused
     form = await request.form()
     action = str(form.get("action", ""))
     try:

@@ -133,6 +133,7 @@ async def _serve_portal(settings: Settings, stack: AsyncExitStack) -> None:
         port=settings.portal_port,
         log_level="warning",
         lifespan="on",
+        proxy_headers=False,  # the app believes only GRANTFLOW_PORTAL_TRUSTED_PROXIES
     )
     server = _PortalServer(config)
     task = asyncio.create_task(server.serve())
