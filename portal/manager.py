@@ -148,8 +148,9 @@ async def login_form(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     language = requested_language(request)
+    asked = language if "lang" in request.query_params else None  # else GRANTFLOW_LANGUAGE
     if refusal := await throttle.sign_in_refusal(request):  # before the body, before argon2
-        return throttle.too_many(request, refusal, language)
+        return throttle.too_many(request, refusal, asked)
     session = read_session(request)
     await check_csrf(request, session)
     form = await request.form()
@@ -157,7 +158,7 @@ async def login(request: Request) -> Response:
     settings = settings_of(request)
     account = throttle.account_key(email)
     if refusal := await throttle.sign_in_refusal(request, account):
-        return throttle.too_many(request, refusal, language)
+        return throttle.too_many(request, refusal, asked)
     manager = await authenticate(settings, email, str(form.get("password") or ""))
     if manager is None:
         await throttle.sign_in_failed(request, account)
