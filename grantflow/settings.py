@@ -143,6 +143,16 @@ class Settings(BaseSettings):
             raise ValueError("must read like '10 per 15 minutes' (several joined by ';')") from None
         return value
 
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        from limits.storage import SCHEMES
+
+        scheme = value.split("://", 1)[0]
+        if "://" not in value or f"async+{scheme.removeprefix('async+')}" not in SCHEMES:
+            raise ValueError("must be memory://, redis://host:port or memcached://host:port")
+        return value
+
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""
         for name, value in super().__repr_args__():

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
 
 from grantflow.i18n import LANGUAGES
@@ -60,7 +61,10 @@ class Throttle:
     """The limiter of one portal app (``app.state.throttle``)."""
 
     def __init__(self, settings: Settings) -> None:
-        storage = storage_from_string(async_storage_uri(settings.rate_limit_storage))
+        try:
+            storage = storage_from_string(async_storage_uri(settings.rate_limit_storage))
+        except ConfigurationError as error:  # e.g. redis:// without limits[async-redis]
+            raise ValueError(f"GRANTFLOW_RATE_LIMIT_STORAGE: {error}") from None
         self.limiter = SlidingWindowCounterRateLimiter(storage)  # type: ignore[arg-type]
         self.rules: dict[str, list[RateLimitItem]] = {
             rule: parse_many(getattr(settings, name)) for rule, name in RULES.items()

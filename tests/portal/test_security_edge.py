@@ -6,6 +6,7 @@ address), on the real, migrated database; no Temporal is needed for any of it.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -14,9 +15,11 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from grantflow.links import LinkSigner
+from grantflow.settings import Settings
 from models.orm import AuditEntry
 from portal import auth
 from portal.app import create_app
@@ -328,3 +331,27 @@ async def test_forwarded_addresses_only_from_trusted_proxies(settings):
             http.headers["x-forwarded-for"] = f"192.0.2.{number + 1}"
             statuses.append((await try_sign_in(http, "falsch")).status_code)
         assert statuses == [401, 401, 401]
+
+
+# --- the settings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("rate_limit_sign_in_address", "lots"),
+        ("rate_limit_link_posts", "30 per fortnight"),
+        ("rate_limit_storage", "carrier-pigeon://loft"),
+    ],
+)
+def test_bad_rate_limit_settings_are_refused_by_name(name, value):
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, **{name: value})
+    assert refused.value.errors()[0]["loc"] == (name,)
+
+
+def test_a_shared_storage_without_its_client_library_is_named(settings):
+    if importlib.util.find_spec("coredis") is not None:
+        pytest.skip("limits[async-redis] is installed here")
+    with pytest.raises(ValueError, match="GRANTFLOW_RATE_LIMIT_STORAGE"):
+        create_app(settings.model_copy(update={"rate_limit_storage": "redis://localhost:6379"}))
