@@ -127,6 +127,37 @@ class Settings(BaseSettings):
             parse_key(key_id, key.get_secret_value())
         return value
 
+    # Portal protection: rate limits (`limits` notation, several joined by ";"), hosts, proxies
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the rate-limit counters live: memory:// (one process), or "
+        "redis://host:6379 / memcached://host:11211 shared by several portal processes",
+    )
+    rate_limit_sign_in_address: str = Field(
+        default="10 per 15 minutes", description="Failed sign-ins per client address"
+    )
+    rate_limit_sign_in_account: str = Field(
+        default="30 per hour", description="Failed sign-ins per manager account"
+    )
+    rate_limit_applications: str = Field(
+        default="20 per hour", description="Application form posts per client address"
+    )
+    rate_limit_link_posts: str = Field(
+        default="30 per minute; 300 per hour",
+        description="Posts to signed links, per client address and per link",
+    )
+    rate_limit_uploads: str = Field(
+        default="60 per hour", description="Posts carrying files (multipart) per client address"
+    )
+    portal_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names accepted besides the one of GRANTFLOW_PORTAL_BASE_URL",
+    )
+    portal_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed",
+    )
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -160,6 +191,33 @@ class Settings(BaseSettings):
         sys.stderr.write(f"✗ {' '.join(lines)} {hint}\n")
         sys.stderr.flush()
         raise SystemExit(2)
+
+    @field_validator(
+        "rate_limit_sign_in_address",
+        "rate_limit_sign_in_account",
+        "rate_limit_applications",
+        "rate_limit_link_posts",
+        "rate_limit_uploads",
+    )
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must read like '10 per 15 minutes' (several joined by ';')") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        from limits.storage import SCHEMES
+
+        scheme = value.split("://", 1)[0]
+        if "://" not in value or f"async+{scheme.removeprefix('async+')}" not in SCHEMES:
+            raise ValueError("must be memory://, redis://host:port or memcached://host:port")
+        return value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]
         """The database URL may carry a password: show it masked, like the SecretStr fields."""

@@ -21,6 +21,8 @@ from grantflow.settings import Settings, get_settings
 from portal import mailbox, manager, public, signed
 from portal.body_limit import BodyLimit
 from portal.pages import templates
+from portal.protection import dev_stack, protect
+from portal.throttle import Throttle
 
 ClientFactory = Callable[[], Awaitable[Client]]
 
@@ -40,8 +42,16 @@ def create_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="grantflow", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="grantflow",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if dev_stack(settings) else None,
+    )
+    protect(app, settings)
     app.state.settings = settings
+    app.state.throttle = Throttle(settings)
     app.state.templates = templates()
     app.state.client = None
     app.state.client_factory = client_factory or (lambda: connect(settings))

@@ -38,7 +38,7 @@ from models.orm import Document
 from models.programme import Programme
 from models.support import EndSupport, ReviewReport
 from portal import manager_data as data
-from portal import uploads
+from portal import throttle, uploads
 from portal.auth import (
     CSRF_FIELD,
     LOGIN_PATH,
@@ -180,14 +180,21 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    language = requested_language(request)
+    asked = language if "lang" in request.query_params else None  # else GRANTFLOW_LANGUAGE
+    if refusal := await throttle.sign_in_refusal(request):  # before the body, before argon2
+        return throttle.too_many(request, refusal, asked)
     session = read_session(request)
     await check_csrf(request, session)
     form = await request.form()
     email, target = field(form, "email"), safe_target(field(form, "next"))
     settings = settings_of(request)
-    language = requested_language(request)
+    account = throttle.account_key(email)
+    if refusal := await throttle.sign_in_refusal(request, account):
+        return throttle.too_many(request, refusal, asked)
     manager = await authenticate(settings, email, str(form.get("password") or ""))
     if manager is None:
+        await throttle.sign_in_failed(request, account)
         return render(
             request,
             "login.html",

@@ -28,7 +28,7 @@ from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
-from portal import application_form, uploads
+from portal import application_form, throttle, uploads
 from portal.body_limit import allow, read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
@@ -269,6 +269,8 @@ async def apply(request: Request, programme_id: str) -> Response:
     call = await _call(request, programme_id)
     if call is None:
         return _missing(request)
+    if refusal := await throttle.posted(request, "applications"):  # before the body is read
+        return throttle.too_many(request, refusal, call.language)
     programme, language = call.programme, call.language
     settings = settings_of(request)
     slots = len(application_form.uploads(programme))

@@ -47,6 +47,7 @@ from models.orm import (
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
 from models.support import SubmitReport
+from portal import throttle
 from portal.body_limit import read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
@@ -104,8 +105,10 @@ async def show(request: Request, token: str, done: str | None = None) -> Respons
 async def act(request: Request, token: str) -> Response:
     """Carry out the posted action as an Update; errors and refusals re-show the page.
 
-    The token is verified before the body is read: a post to a tampered or expired link is
-    refused without parsing anything it carries."""
+    The post is counted (rate limit) and the token verified before the body is read: a post
+    to a tampered or expired link is refused without parsing anything it carries."""
+    if refused := await throttle.link_post(request, token):
+        return refused
     try:
         _signer(request).verify(token)
     except LinkError as error:

@@ -113,6 +113,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         smtp_host="127.0.0.1",
         smtp_port=free_port(),
         task_queue=f"grantflow-test-{uuid.uuid4().hex[:8]}",
+        portal_allowed_hosts=["testserver", "portal.test"],  # TestClient's and the tests' hosts
     )
 
 

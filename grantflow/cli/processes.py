@@ -23,6 +23,7 @@ def run_portal() -> None:
         host=settings.portal_host,
         port=settings.portal_port,
         log_level="warning",
+        proxy_headers=False,  # the app believes only GRANTFLOW_PORTAL_TRUSTED_PROXIES
     )
 
 

@@ -154,7 +154,14 @@ async def _serve_codec(settings: Settings, stack: AsyncExitStack) -> None:
 
 async def _serve(app: Any, host: str, port: int, stack: AsyncExitStack) -> None:
     """Serve ``app`` with uvicorn inside the stack's loop until the stack closes."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,  # the portal believes only GRANTFLOW_PORTAL_TRUSTED_PROXIES
+    )
     server = _PortalServer(config)
     task = asyncio.create_task(server.serve())
 

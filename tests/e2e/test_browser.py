@@ -303,6 +303,8 @@ class Stage:
     browser: Browser
     shot: Screenshots
     contexts: list[BrowserContext] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    """What the browser refused under the portal's Content-Security-Policy (must stay empty)."""
 
     async def person(self) -> Page:
         """A browser window of one person (own cookies), speaking German."""
@@ -310,7 +312,16 @@ class Stage:
             base_url=self.settings.portal_base_url, locale="de-DE"
         )
         self.contexts.append(context)
-        return await context.new_page()
+        page = await context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                self.blocked.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
 
 async def test_every_role_through_the_browser(
@@ -349,6 +360,7 @@ async def test_every_role_through_the_browser(
             await manager_approves_the_selection(stage, reference)
             await awardee_accepts_once(stage, applicant, reference)
             await participant_reports_after_the_kickoff(stage, applicant, reference)
+            assert stage.blocked == []  # every page works under the CSP (no inline style)
         finally:
             for context in stage.contexts:
                 await context.close()
