@@ -72,9 +72,14 @@ def with_dev_secrets(settings: Settings) -> Settings:
 def use_dev_payload_key() -> None:
     """Beside a running ``grantflow dev`` (same folder), commands without payload keys of their
     own use the dev stack's key from ``<data_dir>/secrets.json``; production has its keys."""
+    from pydantic import ValidationError
+
     from grantflow.settings import get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError:
+        return  # the command refuses the settings by name (or --help answers all the same)
     if settings.payload_keys:
         return
     key = _stored(secrets_file(settings)).get("payload_key")

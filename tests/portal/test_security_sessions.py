@@ -63,7 +63,12 @@ def _environment(tmp_path: Path, **secrets: str) -> dict[str, str]:
     return env
 
 
-STRONG = {"link_secret": LINK_SECRET, "session_secret": SESSION_SECRET}
+STRONG = {
+    "link_secret": LINK_SECRET,
+    "session_secret": SESSION_SECRET,
+    "payload_keys": os.environ["GRANTFLOW_PAYLOAD_KEYS"],  # the tests' key (tests/conftest.py)
+}
+NO_PAYLOAD_KEYS = {"link_secret": LINK_SECRET, "session_secret": SESSION_SECRET}
 WEAK_CASES = [
     ("portal", {"session_secret": SESSION_SECRET}, "GRANTFLOW_LINK_SECRET", "is not set"),
     (
@@ -81,6 +86,8 @@ WEAK_CASES = [
         "published default",
     ),
     ("worker.py", {**STRONG, "session_secret": "x" * 31}, "GRANTFLOW_SESSION_SECRET", "shorter"),
+    ("worker", NO_PAYLOAD_KEYS, "GRANTFLOW_PAYLOAD_KEYS", "is not set"),
+    ("portal", NO_PAYLOAD_KEYS, "GRANTFLOW_PAYLOAD_KEYS", "is not set"),
 ]
 
 
