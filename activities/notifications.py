@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 RECIPIENT_REJECTED = "RecipientRejected"
 """ApplicationError type: the SMTP server refused an address for good (5xx)."""
+SMTP_TEMPORARY = "SmtpTemporary"
+"""ApplicationError type: the SMTP server answered 4xx; the activity is retried."""
 
 
 def idempotency_key(workflow_id: str, purpose: str, recipient: str) -> str:
@@ -207,9 +209,13 @@ class NotificationActivities:
                     await smtp.send_message(message)
                 except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as e:
                     code, text = _response(e)
-                    if code < 500:
+                    text = without_addresses(text)
+                    if code < 500:  # temporary: Temporal retries the activity with backoff
                         await session.commit()
-                        raise  # temporary (4xx): Temporal retries the activity with backoff
+                        raise ApplicationError(
+                            f"SMTP {code} (temporary) for outbox message {row.id}: {text}",
+                            type=SMTP_TEMPORARY,
+                        ) from None  # the failure names the outbox row, never the address
                     row.status, row.error = "rejected", f"{code} {text}"
                     report.rejected.append(Rejection(email=row.recipient, reason=row.error))
                     if smtp.is_connected:
@@ -362,6 +368,15 @@ def invitation_ics(event: CalendarEvent, recipient: Recipient) -> bytes:
     calendar.add_component(entry)
     calendar.add_missing_timezones()
     return calendar.to_ical()
+
+
+ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
+
+def without_addresses(text: str) -> str:
+    """An SMTP server's words with every address in them replaced (they end up in failures
+    and the outbox's error column, where no address belongs)."""
+    return ADDRESS.sub("<address>", text)
 
 
 def _response(error: aiosmtplib.SMTPException) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications import (
     RECIPIENT_REJECTED,
+    SMTP_TEMPORARY,
     EmailRenderer,
     Mailer,
     NotificationActivities,
@@ -293,3 +294,26 @@ async def test_tls_and_login_from_settings(settings, sessions, tls_certificate, 
     assert report.sent == ["a@gemeinde.example"]
     assert logins == [("grantflow", "relay-secret")]
     assert len(read_mailbox(settings.mail_dir)) == 1
+
+
+class BusyHandler(MailFolderHandler):
+    """Answers every recipient with a temporary 451 that names the address (as servers do)."""
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        return f"451 4.7.1 <{address}>: greylisted, try again later"
+
+
+async def test_a_temporary_refusal_is_retried_and_names_no_address(settings, sessions):
+    handler = BusyHandler(settings.mail_dir)
+    with MailCatcher(settings.mail_dir, settings.smtp_host, settings.smtp_port, handler):
+        with pytest.raises(ApplicationError) as raised:
+            await activities_for(settings, sessions).send_emails(batch("warte@gemeinde.example"))
+    error = raised.value
+    assert error.type == SMTP_TEMPORARY and not error.non_retryable
+    assert "451" in str(error) and "@" not in str(error) and "warte" not in str(error)
+    assert error.__cause__ is None and error.__suppress_context__
+    async with sessions() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row.status == "pending" and row.attempts == 1
