@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,6 +33,7 @@ from models.orm import (
     Organisation,
     Participant,
     Score,
+    StagedApplicationRow,
     SupportLogEntry,
 )
 from models.orm import Programme as ProgrammeRow
@@ -148,11 +149,12 @@ class RecordActivities:
 
     @activity.defn(name="store_application")
     async def store_application(self, record: StoreApplication) -> None:
-        """Store an accepted application once (the reference is the key)."""
-        form = record.form
+        """Store an accepted application once (the reference is the key); a staged one is
+        moved from ``staged_applications`` in the same transaction."""
         async with self.sessions.begin() as session:
             if await _application(session, record.programme_id, record.reference, required=False):
                 return
+            form = record.form or await _unstage(session, record)
             organisation = await session.scalar(
                 select(Organisation).where(
                     Organisation.normalized_name == normalise_name(form.applicant.name),
@@ -683,3 +685,19 @@ async def _set_eligibility(
     result.override_reason = reasons[0] if overridden else None
     result.decided_by = actor
     application.status = "eligible" if eligible else "ineligible"
+
+
+async def _unstage(session: AsyncSession, record: StoreApplication) -> ApplicationForm:
+    """The staged form of ``record``, checked against its hash, and its row deleted."""
+    staged = record.staged
+    assert staged is not None
+    row = await session.get(StagedApplicationRow, staged.id)
+    form = ApplicationForm.model_validate(row.form) if row is not None else None
+    if form is None or form.sha256() != staged.sha256:
+        raise ApplicationError(
+            f"{record.reference}: the staged application {staged.id} is missing or altered",
+            type="StagedApplicationMissing",
+            non_retryable=True,
+        )
+    await session.execute(delete(StagedApplicationRow).where(StagedApplicationRow.id == staged.id))
+    return form

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 
@@ -43,6 +45,28 @@ class ApplicationForm(Strict):
     requested_amount: Amount
     council_resolution: bool = False
     attachments: list[AttachmentInfo] = Field(default_factory=list)
+
+
+    def sha256(self) -> str:
+        """The form's fingerprint: what was staged is what gets stored."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identity_hash(identity: str) -> str:
+    """An organisation's identity (``Applicant.identity``) as a workflow keeps it."""
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+class StagedApplication(BaseModel):
+    """An application stored in the record before it is submitted: the workflow gets what it
+    judges by (duplicates, admitted types, amounts), never a name, a contact or a text."""
+
+    id: str = Field(description="the row in staged_applications")
+    sha256: str = Field(description="ApplicationForm.sha256() of the staged form")
+    identity: str = Field(description="identity_hash(applicant.identity)")
+    applicant_type: ApplicantType
+    requested_amount: Amount
 
 
 def normalise_name(name: str) -> str:

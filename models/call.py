@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from models.application import StagedApplication
 from models.meeting import MeetingResult
 from models.programme import Programme
 from models.support import SupportOutcome
@@ -56,9 +57,18 @@ class FactsKind(StrEnum):
 
 
 class SubmitApplication(BaseModel):
-    """An application form as sent by the portal or CLI; validated inside the workflow."""
+    """An application as the portal, CLI or rehearsal sends it: ``staged`` in the record first
+    (:mod:`grantflow.staging`), so no name, contact or text travels through Temporal; or, as
+    older senders did, the whole ``form``, validated inside the workflow."""
 
-    form: dict[str, Any]
+    form: dict[str, Any] | None = None
+    staged: StagedApplication | None = None
+
+    @model_validator(mode="after")
+    def _one_of_both(self) -> SubmitApplication:
+        if (self.form is None) == (self.staged is None):
+            raise ValueError("either form or staged")
+        return self
 
 
 class SubmitReceipt(BaseModel):

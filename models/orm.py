@@ -321,3 +321,18 @@ class ManagerSessionRow(Base):
     credential: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StagedApplicationRow(Base):
+    """An application form stored before it is submitted: the workflow's update carries only
+    its id, hash and what the workflow judges by (``models.application.StagedApplication``);
+    ``store_application`` moves it into ``applications`` and deletes it. A row left behind
+    (an application refused or never submitted) is removed by the purge."""
+
+    __tablename__ = "staged_applications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    programme_id: Mapped[str] = mapped_column(String(60), index=True)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

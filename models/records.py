@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from models.application import ApplicationForm
+from models.application import ApplicationForm, StagedApplication
 from models.call import Move, RankedApplication
 from models.meeting import Invitee
 from models.programme import Programme
@@ -26,9 +26,12 @@ class PhaseRecord(BaseModel):
 
 
 class StoreApplication(BaseModel):
+    """An accepted application: its ``form`` (older senders) or the ``staged`` one to move."""
+
     programme_id: str
     reference: str
-    form: ApplicationForm
+    form: ApplicationForm | None = None
+    staged: StagedApplication | None = None
     submitted_at: datetime
 
 

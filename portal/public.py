@@ -23,8 +23,9 @@ from activities.documents import document_path
 from grantflow.client import Refused, programme_handle
 from grantflow.i18n import t
 from grantflow.links import PlainSerializer
+from grantflow.staging import discard, stage_application
 from models.application import ApplicationForm
-from models.call import Phase, SubmitApplication
+from models.call import Phase
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
@@ -295,11 +296,13 @@ async def apply(request: Request, programme_id: str) -> Response:
     held = await uploads.hold(
         sessions, settings.documents_dir, programme.id, language, submission.files
     )
+    staged = await stage_application(sessions, programme.id, submission.form)
     try:
         receipt = await programme_handle(await client_of(request), programme.id).submit_application(
-            SubmitApplication(form=submission.form.model_dump(mode="json"))
+            staged
         )
     except Refused as refusal:
+        await discard(sessions, staged)
         await uploads.discard(sessions, settings.documents_dir, held)
         return _form(
             request,

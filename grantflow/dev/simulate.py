@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
@@ -34,6 +34,8 @@ from grantflow.client import Refused, register_search_attributes
 from grantflow.codec import converter, new_key
 from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
 from grantflow.settings import Settings
+from grantflow.staging import discard, stage_application
+from models.application import ApplicationForm
 from models.call import (
     ApproveSelection,
     AwardResponse,
@@ -41,7 +43,6 @@ from models.call import (
     DeclareConflict,
     Phase,
     ProgrammeInput,
-    SubmitApplication,
     SubmitScore,
     WithdrawApplication,
 )
@@ -366,8 +367,15 @@ class Rehearsal:
     async def submit(self, form: dict[str, Any]) -> str | None:
         """The reference of an accepted application, None when it was refused."""
         try:
-            receipt = await self.call.submit_application(SubmitApplication(form=form))
+            application = ApplicationForm.model_validate(form)
+        except ValidationError:
+            self.tally.rejected_at_intake += 1
+            return None
+        submission = await stage_application(self.sessions, self.programme.id, application)
+        try:
+            receipt = await self.call.submit_application(submission)
         except Refused:
+            await discard(self.sessions, submission)
             self.tally.rejected_at_intake += 1
             return None
         self.tally.received += 1

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from grantflow.definitions import load_programme
 from grantflow.dev.mailcatcher import read_mailbox
 from models.call import Phase, ProgrammeInput
-from models.orm import Application, AuditEntry, Document
+from models.orm import Application, AuditEntry, Document, StagedApplicationRow
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from portal import application_form
@@ -499,6 +499,27 @@ async def until(probe, accept, seconds: float = 60):
     raise AssertionError("condition not reached in time")
 
 
+async def application_payloads(handle) -> list[str]:
+    """Every application update's input and every ``store_application`` input, decoded."""
+    converter = handle._client.data_converter
+    found = []
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            payloads = request.input.args.payloads
+        elif (
+            event.HasField("activity_task_scheduled_event_attributes")
+            and event.activity_task_scheduled_event_attributes.activity_type.name
+            == "store_application"
+        ):
+            payloads = event.activity_task_scheduled_event_attributes.input.payloads
+        else:
+            continue
+        decoded = await converter.payload_codec.decode(list(payloads))
+        found += [p.data.decode() for p in decoded]
+    return found
+
+
 async def _mails(mail_dir: Path) -> list:
     return read_mailbox(mail_dir)
 
@@ -581,6 +602,15 @@ async def test_a_valid_application_gets_a_reference_and_a_receipt_email(
             assert 'value="Noch einmal"' in refusal
             assert await stored(sessions, programme.id) == (1, 1)
             assert len(files_in(settings.documents_dir / programme.id / "attachment")) == 1
+            async with sessions() as session:  # moved into the record, or discarded when refused
+                assert await session.scalar(select(func.count(StagedApplicationRow.id))) == 0
+        # The form was staged in the record: what travelled through Temporal names nobody.
+        travelled = await application_payloads(handle)
+        assert len(travelled) == 2  # the accepted update and its store (the twin was refused)
+        for text in travelled:
+            assert "usterhausen" not in text.lower() and "Runder Tisch" not in text
+            assert "Engagementbeauftragte" not in text and "Vernetzungsstelle" not in text
+            assert ("@" not in text and '"staged"' in text) or "sha256" in text
         await handle.terminate("test finished")
     portal_log = [r for r in caplog.records if r.name.startswith("portal")]
     assert any(reference in r.getMessage() for r in portal_log)

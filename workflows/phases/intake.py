@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -15,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.records import RecordActivities
     from grantflow.definitions import problems_of
-    from models.application import ApplicationForm
+    from models.application import ApplicationForm, identity_hash
     from models.call import (
         DeadlineKind,
         Entry,
@@ -36,8 +37,16 @@ from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
 RECEIPT_BATCH = 50
 
 
-def _identity_hash(identity: str) -> str:
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class Applying:
+    """What the intake judges an application by; ``form`` only where a sender sent it whole
+    (a staged application's form stays in the record)."""
+
+    identity: str
+    type: str
+    amount: Decimal
+    name: str | None = None
+    form: ApplicationForm | None = None
 
 
 class IntakePhase(ProgrammeCore):
@@ -135,24 +144,25 @@ class IntakePhase(ProgrammeCore):
 
     @workflow.update
     async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
-        form = ApplicationForm.model_validate(submission.form)
-        identity = _identity_hash(form.applicant.identity)
-        if identity in self.identities:  # a twin arrived while this one was being validated
-            raise ApplicationError(
-                self.say("duplicate", name=form.applicant.name, reference=self.identities[identity])
-            )
+        applying = self.applying(submission)
+        if applying.identity in self.identities:  # a twin arrived while this one was validated
+            raise ApplicationError(self.duplicate(applying))
         reference = f"{self.programme.references}-{self.state.next_number:04d}"
         self.state.next_number += 1
         self.state.entries[reference] = Entry(
-            identity=identity, type=form.applicant.type.value, amount=form.requested_amount
+            identity=applying.identity, type=applying.type, amount=applying.amount
         )
-        self.identities[identity] = reference
+        self.identities[applying.identity] = reference
         self.updates_this_run += 1
         now = workflow.now()
         await self.record(
             RecordActivities.store_application,
             StoreApplication(
-                programme_id=self.programme.id, reference=reference, form=form, submitted_at=now
+                programme_id=self.programme.id,
+                reference=reference,
+                form=applying.form,
+                staged=submission.staged,
+                submitted_at=now,
             ),
         )
         self.state.receipts_due.append(reference)
@@ -164,24 +174,42 @@ class IntakePhase(ProgrammeCore):
         self.refuse_while_moving()
         self.require_open()
         try:
-            form = ApplicationForm.model_validate(submission.form)
+            applying = self.applying(submission)
         except ValidationError as error:
             problems = "; ".join(str(p) for p in problems_of(error))
             raise ValueError(self.say("invalid_application", problems=problems)) from None
         admitted = self.programme.eligible_applicant_types
-        if form.applicant.type not in admitted:
+        if applying.type not in admitted:
             raise ValueError(
                 self.say(
                     "type_not_admitted",
-                    type=form.applicant.type.value,
+                    type=applying.type,
                     admitted=", ".join(t.value for t in admitted),
                 )
             )
-        identity = _identity_hash(form.applicant.identity)
-        if identity in self.identities:
-            raise ValueError(
-                self.say("duplicate", name=form.applicant.name, reference=self.identities[identity])
-            )
+        if applying.identity in self.identities:
+            raise ValueError(self.duplicate(applying))
+
+    def applying(self, submission: SubmitApplication) -> Applying:
+        """The facts of a staged application, or of a whole form (validated here)."""
+        if submission.staged is not None:
+            staged = submission.staged
+            return Applying(staged.identity, staged.applicant_type.value, staged.requested_amount)
+        form = ApplicationForm.model_validate(submission.form)
+        applicant = form.applicant
+        return Applying(
+            identity_hash(applicant.identity),
+            applicant.type.value,
+            form.requested_amount,
+            name=applicant.name,
+            form=form,
+        )
+
+    def duplicate(self, applying: Applying) -> str:
+        reference = self.identities[applying.identity]
+        if applying.name is None:
+            return self.say("duplicate_organisation", reference=reference)
+        return self.say("duplicate", name=applying.name, reference=reference)
 
     @workflow.update
     async def withdraw_application(self, request: WithdrawApplication) -> None:

@@ -1,0 +1,42 @@
+"""staged applications
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02
+
+Application forms stored before they are submitted, so the workflow's history carries only
+their id, hash and the facts the workflow judges by, never names, contacts or texts.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "staged_applications",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("programme_id", sa.String(length=60), nullable=False),
+        sa.Column("form", sa.JSON(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staged_applications")),
+    )
+    op.create_index(
+        op.f("ix_staged_applications_programme_id"),
+        "staged_applications",
+        ["programme_id"],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_staged_applications_programme_id"), table_name="staged_applications")
+    op.drop_table("staged_applications")
