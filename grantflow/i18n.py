@@ -122,7 +122,7 @@ def install(environment: Environment) -> Environment:
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("activities", "grantflow", "models", "portal", "templates", "workflows")
-KEYWORDS_EXTRA = {"t": (2,), "tn": (2, 3)}
+KEYWORDS_EXTRA = {"t": (2,), "tn": (2, 3), "Nn_": (1, 2)}
 # A header that stays the same from run to run, so catalogues merge line by line.
 HEADER: dict[str, Any] = {
     "domain": DOMAIN,

@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
+from grantflow.validation_words import Invalid
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     "GrantProgramme": "Keyword",
@@ -92,7 +93,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_language(cls, value: str) -> str:
         if value not in LANGUAGES:
-            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+            raise Invalid(N_("must be one of %(choices)s"), choices=", ".join(LANGUAGES))
         return value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]

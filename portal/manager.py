@@ -229,7 +229,8 @@ async def start_new_programme(
     except UnicodeDecodeError:
         return again(f"{TEXT['en']['not_utf8']} / {TEXT['de']['not_utf8']}", [], 422)
     except DefinitionError as error:
-        return again(None, error.problems, 422)
+        problems = [{"path": p.path, "message": p.words(language)} for p in error.problems]
+        return again(None, problems, 422)
     try:
         client = await client_of(request)
         since = await start_programme(client, programme, settings_of(request).task_queue, source)

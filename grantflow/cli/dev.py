@@ -83,7 +83,7 @@ def demo(
         problems = t(lang(), "%(file)s: the definition has problems:", file=escape(str(file)))
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
     settings = get_settings()
     try:

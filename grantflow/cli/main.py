@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
+from grantflow import validation_words
 from grantflow.cli import (
     award,
     database,
@@ -67,7 +68,8 @@ def main() -> None:
     except ValidationError as error:
         for problem in error.errors():
             name = "GRANTFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
-            message = t(lang(), "Setting %(name)s: %(problem)s", name=name, problem=problem["msg"])
+            words = validation_words.words(problem, name).words(lang())
+            message = t(lang(), "Setting %(name)s: %(problem)s", name=name, problem=words)
             err.print(f"[red]✗[/red] {escape(message)}")
         raise SystemExit(INVALID) from None
 

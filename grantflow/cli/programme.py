@@ -53,7 +53,7 @@ def programme_validate(
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             path = f"[bold]{escape(problem.path)}[/bold]: " if problem.path else ""
-            err.print(f"  - {path}{escape(problem.message)}")
+            err.print(f"  - {path}{escape(problem.words(lang()))}")
         raise typer.Exit(INVALID) from None
     language, funding = programme.language, programme.funding
     deadline = format_datetime(
@@ -91,7 +91,7 @@ def programme_start(
         )
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
     settings = get_settings()
     workflow_id = programme_workflow_id(programme.id)

@@ -53,7 +53,7 @@ def simulate(
         )
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
     summary = run_simulation(programme, applicants, seed, keep)
     if json_output:
