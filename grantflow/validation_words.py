@@ -14,15 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grantflow.i18n import N_, t, tn
+from grantflow.i18n import N_, Words, t, tn
 
 
-class Invalid(ValueError):
+class Invalid(Words, ValueError):
     """A problem with a value: a catalogue message (``%(name)s`` placeholders) and its values."""
-
-    def __init__(self, message: str, /, **params: Any) -> None:
-        self.message, self.params = message, params
-        super().__init__(message % params if params else message)
 
 
 @dataclass(frozen=True)

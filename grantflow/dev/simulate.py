@@ -32,6 +32,7 @@ from activities.documents import process_pool
 from grantflow import client, db
 from grantflow.client import Refused, register_search_attributes
 from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
+from grantflow.i18n import N_, Words
 from grantflow.settings import Settings
 from models.call import (
     ApproveSelection,
@@ -71,6 +72,13 @@ KINDS = {
     "foundation": "Stiftung",
     "company": "Unternehmen",
 }
+
+
+class Stuck(Words, RuntimeError):
+    """The rehearsal stopped moving (a workflow waits for something nobody sends)."""
+
+
+STUCK = N_("the rehearsal got stuck; see the Temporal history")
 
 
 @dataclass
@@ -395,14 +403,14 @@ class Rehearsal:
             else:
                 quiet = 0
             await asyncio.sleep(0.05)
-        raise RuntimeError("the rehearsal got stuck; see the Temporal history")
+        raise Stuck(STUCK)
 
     async def wait_for(self, predicate: Any, seconds: float = 120) -> None:
         for _ in range(int(seconds * 20)):
             if predicate(await self.status()):
                 return
             await asyncio.sleep(0.05)
-        raise RuntimeError("the rehearsal got stuck; see the Temporal history")
+        raise Stuck(STUCK)
 
     async def advance_to(self, moment: datetime, phase: Phase) -> None:
         """Skip time to ``moment`` and wait until the programme has reached ``phase``."""

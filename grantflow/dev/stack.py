@@ -30,7 +30,7 @@ from grantflow import db
 from grantflow.client import connect
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
-from grantflow.i18n import N_, t
+from grantflow.i18n import N_, Words, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
 log = logging.getLogger("grantflow.stack")
@@ -58,6 +58,10 @@ def dev_server_command(settings: Settings) -> list[str]:
     return command
 
 
+class StackError(Words, RuntimeError):
+    """A part of the development stack that did not start (worded for the developer)."""
+
+
 async def _wait_for_temporal(
     settings: Settings, process: subprocess.Popen, within_seconds: float
 ) -> None:
@@ -65,16 +69,22 @@ async def _wait_for_temporal(
     deadline = loop.time() + within_seconds
     while True:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"The Temporal dev server stopped at start (exit code {process.returncode}); "
-                f"is port {settings.temporal_address} or {settings.temporal_ui_port} in use?"
+            message = N_(
+                "The Temporal dev server stopped at start (exit code %(code)s); "
+                "is port %(address)s or %(ui)s in use?"
+            )
+            raise StackError(
+                message,
+                code=process.returncode,
+                address=settings.temporal_address,
+                ui=settings.temporal_ui_port,
             )
         try:
             await connect(settings)
             return
         except RuntimeError:
             if loop.time() > deadline:
-                raise RuntimeError("The Temporal dev server did not answer in time") from None
+                raise StackError(N_("The Temporal dev server did not answer in time")) from None
             await asyncio.sleep(0.25)
 
 
@@ -145,7 +155,8 @@ async def _serve_portal(settings: Settings, stack: AsyncExitStack) -> None:
     stack.push_async_callback(stop_portal)
     while not server.started:
         if task.done():
-            raise RuntimeError(f"The portal did not start; is port {settings.portal_port} in use?")
+            message = N_("The portal did not start; is port %(port)s in use?")
+            raise StackError(message, port=settings.portal_port)
         await asyncio.sleep(0.05)
 
 
