@@ -31,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import document_path
 from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
+from grantflow.i18n import tn
 from grantflow.links import SIGNED_IN_THIS_EMAIL, LinkSigner
 from grantflow.settings import Settings, get_settings
 from models.messages import (
@@ -182,9 +183,16 @@ class NotificationActivities:
             len(report.rejected), batch.purpose,
         )  # fmt: skip
         if report.rejected:
+            refused = tn(
+                batch.language,
+                "%(n)s of %(count)s addresses was refused for %(kind)s",
+                "%(n)s of %(count)s addresses were refused for %(kind)s",
+                len(report.rejected),
+                count=len(batch.recipients),
+                kind=batch.message_type,
+            )
             raise ApplicationError(
-                f"{len(report.rejected)} of {len(batch.recipients)} addresses were refused "
-                f"for {batch.message_type}",
+                refused,  # what an operator reads in Temporal, in the programme's language
                 report.model_dump(mode="json"),
                 type=RECIPIENT_REJECTED,
                 non_retryable=True,
