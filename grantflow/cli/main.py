@@ -29,8 +29,10 @@ from grantflow.cli import (
     report,
     support,
 )
-from grantflow.cli.common import INVALID, err, lang
+from grantflow.cli.common import INVALID, err, lang, speak_help
 from grantflow.i18n import t
+
+speak_help(lang())
 
 app = typer.Typer(
     help=t(lang(), "grantflow: public funding programmes as durable workflows."),
