@@ -31,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import document_path
 from activities.lookup import ApplicationLookup
 from grantflow.formatting import template_environment
+from grantflow.i18n import N_, t, tn
 from grantflow.links import SIGNED_IN_THIS_EMAIL, LinkSigner
 from grantflow.settings import Settings, get_settings
 from models.messages import (
@@ -176,7 +177,8 @@ class NotificationActivities:
             await session.commit()
 
             for start in range(0, len(pending), self.batch_size):
-                await self._deliver(session, pending[start : start + self.batch_size], report)
+                chunk = pending[start : start + self.batch_size]
+                await self._deliver(session, chunk, report, batch.language)
 
         log.info(
             "%s: %d sent, %d already sent, %d rejected (%s)",
@@ -184,9 +186,16 @@ class NotificationActivities:
             len(report.rejected), batch.purpose,
         )  # fmt: skip
         if report.rejected:
+            refused = tn(
+                batch.language,
+                "%(n)s of %(count)s addresses was refused for %(kind)s",
+                "%(n)s of %(count)s addresses were refused for %(kind)s",
+                len(report.rejected),
+                count=len(batch.recipients),
+                kind=batch.message_type,
+            )
             raise ApplicationError(
-                f"{len(report.rejected)} of {len(batch.recipients)} addresses were refused "
-                f"for {batch.message_type}",
+                refused,  # what an operator reads in Temporal, in the programme's language
                 report.model_dump(mode="json"),
                 type=RECIPIENT_REJECTED,
                 non_retryable=True,
@@ -198,6 +207,7 @@ class NotificationActivities:
         session: AsyncSession,
         items: list[tuple[OutboxMessage, EmailMessage]],
         report: DeliveryReport,
+        language: str,
     ) -> None:
         """One SMTP connection for ``items``; each message's state is committed on its own."""
         if not items:
@@ -212,8 +222,9 @@ class NotificationActivities:
                     text = without_addresses(text)
                     if code < 500:  # temporary: Temporal retries the activity with backoff
                         await session.commit()
+                        said = N_("SMTP %(code)s (temporary) for outbox message %(id)s: %(text)s")
                         raise ApplicationError(
-                            f"SMTP {code} (temporary) for outbox message {row.id}: {text}",
+                            t(language, said, code=code, id=row.id, text=text),
                             type=SMTP_TEMPORARY,
                         ) from None  # the failure names the outbox row, never the address
                     row.status, row.error = "rejected", f"{code} {text}"

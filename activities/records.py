@@ -58,6 +58,12 @@ from models.records import (
 )
 
 
+def _why(record: StatusRecord | ParticipationRecord) -> dict[str, str]:
+    """The audit details that say why: a person's note as written, the workflow's cause as a key."""
+    why = {"note": record.note} if record.note else {}
+    return {**why, "cause": record.cause.value} if record.cause else why
+
+
 def _audit(session: AsyncSession, record: AuditRecord) -> None:
     session.add(
         AuditEntry(
@@ -220,7 +226,7 @@ class RecordActivities:
                     at=record.at,
                     actor=record.actor,
                     subject=record.reference,
-                    details={"from": previous, **({"note": record.note} if record.note else {})},
+                    details={"from": previous, **_why(record)},
                 ),
             )
 
@@ -496,7 +502,7 @@ class RecordActivities:
                     at=record.at,
                     actor=record.actor,
                     subject=record.reference,
-                    details={"note": record.note} if record.note else {},
+                    details=_why(record),
                 ),
             )
 

@@ -13,11 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from grantflow.i18n import N_, Words
+
 MIGRATIONS = Path(str(files("migrations")))
 """The Alembic migrations that own the schema: package data, found wherever installed."""
 
 
-class DatabaseNotReady(RuntimeError):
+class DatabaseNotReady(Words, RuntimeError):
     """The database is unreachable or its schema is not at the code's migration head."""
 
 
@@ -83,11 +85,18 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
     try:
         current = await current_revision(engine)
     except (DBAPIError, OSError) as error:
-        raise DatabaseNotReady(f"Cannot reach the database at {where}: {error}") from error
+        message = N_("Cannot reach the database at %(where)s: %(error)s")
+        raise DatabaseNotReady(message, where=where, error=str(error)) from error
     head = head_revision()
-    if current != head:
-        state = "has no grantflow schema" if current is None else f"is at revision {current}"
-        raise DatabaseNotReady(
-            f"The database at {where} {state}; this version of grantflow needs revision "
-            f"{head}. Run `grantflow db upgrade` first."
+    if current is None:
+        message = N_(
+            "The database at %(where)s has no grantflow schema; this version of grantflow needs "
+            "revision %(head)s. Run `grantflow db upgrade` first."
         )
+        raise DatabaseNotReady(message, where=where, head=head)
+    if current != head:
+        message = N_(
+            "The database at %(where)s is at revision %(current)s; this version of grantflow "
+            "needs revision %(head)s. Run `grantflow db upgrade` first."
+        )
+        raise DatabaseNotReady(message, where=where, current=current, head=head)

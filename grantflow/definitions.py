@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, TypeVar
@@ -10,19 +9,14 @@ from typing import Annotated, Any, TypeVar
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from grantflow.i18n import N_
+from grantflow.validation_words import Problem, words
 from models.application import ApplicationForm
 from models.programme import Programme, cross_field_problems
 
+__all__ = ["DefinitionError", "Problem", "load_application", "load_programme", "validate"]
+
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
 
 
 class DefinitionError(Exception):
@@ -34,6 +28,12 @@ class DefinitionError(Exception):
         super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    def __init__(self, key: Any, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"key {key!r} appears twice", mark)
+        self.key = key
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
 
@@ -42,11 +42,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
-                )
+                raise _DuplicateKey(key, key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _whole(source: str, message: str, /, **params: Any) -> DefinitionError:
+    """A problem with the file as a whole (no field path)."""
+    return DefinitionError(source, [Problem("", message, params)])
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -55,13 +58,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DefinitionError(source, [Problem("", "file not found")]) from None
+        raise _whole(source, N_("file not found")) from None
     except IsADirectoryError:
-        raise DefinitionError(source, [Problem("", "is a folder, not a file")]) from None
+        raise _whole(source, N_("is a folder, not a file")) from None
     except UnicodeDecodeError:
-        raise DefinitionError(source, [Problem("", "is not UTF-8 text")]) from None
+        raise _whole(source, N_("is not UTF-8 text")) from None
     except OSError as error:
-        raise DefinitionError(source, [Problem("", f"cannot be read: {error.strerror}")]) from None
+        raise _whole(source, N_("cannot be read: %(reason)s"), reason=error.strerror) from None
     return parse_yaml(text, source)
 
 
@@ -70,16 +73,25 @@ def parse_yaml(text: str, source: str = "<input>") -> dict[str, Any]:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = {"line": mark.line + 1, "column": mark.column + 1} if mark else None
+        if isinstance(error, _DuplicateKey) and where:
+            message = N_(
+                "not valid YAML: line %(line)s, column %(column)s: key %(key)s appears twice"
+            )
+            raise _whole(source, message, key=repr(error.key), **where) from None
+        # PyYAML's own description of the problem (English, from the library)
         what = error.problem or error.context or "invalid YAML"
-        raise DefinitionError(source, [Problem("", f"not valid YAML: {where}{what}")]) from None
+        if where:
+            message = N_("not valid YAML: line %(line)s, column %(column)s: %(what)s")
+            raise _whole(source, message, what=what, **where) from None
+        raise _whole(source, N_("not valid YAML: %(what)s"), what=what) from None
     except yaml.YAMLError as error:
-        raise DefinitionError(source, [Problem("", f"not valid YAML: {error}")]) from None
+        raise _whole(source, N_("not valid YAML: %(what)s"), what=str(error)) from None
     if data is None:
-        raise DefinitionError(source, [Problem("", "the file is empty")])
+        raise _whole(source, N_("the file is empty"))
     if not isinstance(data, dict):
         kind = type(data).__name__
-        raise DefinitionError(source, [Problem("", f"must be a mapping of fields, not a {kind}")])
+        raise _whole(source, N_("must be a mapping of fields, not a %(kind)s"), kind=kind)
     return data
 
 
@@ -95,26 +107,17 @@ def field_path(location: tuple[Any, ...]) -> str:
 
 
 def problems_of(error: ValidationError) -> list[Problem]:
-    """Every error of a pydantic validation as field path + message a person understands."""
+    """Every error of a pydantic validation as field path + message (see ``validation_words``);
+    the place that shows them puts them into the reader's language (``Problem.words``)."""
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
         location = tuple(
             part for part in item["loc"] if not (isinstance(part, str) and "[" in part)
         )
-        path = field_path(location)
         if item["type"] == "cross_field":
-            problems += [Problem(p, m) for p, m in item["ctx"]["problems"]]
-        elif item["type"] == "extra_forbidden":
-            problems.append(Problem(path, "unknown field (not part of the format; check spelling)"))
-        elif item["type"] == "missing":
-            problems.append(Problem(path, "required field is missing"))
+            problems += item["ctx"]["problems"]
         else:
-            message = item["msg"].removeprefix("Value error, ")
-            value = item.get("input")
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-                message = f"{message} (got {shown})"
-            problems.append(Problem(path, message))
+            problems.append(words(item, field_path(location)))
     return problems
 
 
@@ -132,7 +135,7 @@ def _partial_cross_problems(data: dict[str, Any]) -> list[Problem]:
             setattr(parts, name, adapter.validate_python(data[name]))
         except ValidationError:
             continue
-    return [Problem(p, m) for p, m in cross_field_problems(parts)]
+    return cross_field_problems(parts)
 
 
 def validate(model: type[M], data: dict[str, Any], source: str = "<input>") -> M:
@@ -142,10 +145,8 @@ def validate(model: type[M], data: dict[str, Any], source: str = "<input>") -> M
     except ValidationError as error:
         problems = problems_of(error)
         if model is Programme and not any(e["type"] == "cross_field" for e in error.errors()):
-            known = {(p.path, p.message) for p in problems}
-            problems += [
-                p for p in _partial_cross_problems(data) if (p.path, p.message) not in known
-            ]
+            known = {str(p) for p in problems}
+            problems += [p for p in _partial_cross_problems(data) if str(p) not in known]
         raise DefinitionError(source, problems) from None
 
 

@@ -74,6 +74,23 @@ def tn(language: str, singular: str, plural: str, n: int, /, **params: Any) -> s
     return text % {"n": n, **params}
 
 
+class Words(Exception):
+    """An error whose message is a catalogue message: ``str()`` gives the English source (for
+    logs and tracebacks), :meth:`words` the reader's language (where a person reads it)."""
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.message, self.params = message, params
+        super().__init__(message % params if params else message)
+
+    def words(self, language: str) -> str:
+        return t(language, self.message, **self.params)
+
+
+def said(error: BaseException, language: str) -> str:
+    """An error's message for a person: in ``language`` when it is :class:`Words`."""
+    return error.words(language) if isinstance(error, Words) else str(error)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalogue without translating it (translate with ``t``)."""
     return message
@@ -122,7 +139,7 @@ def install(environment: Environment) -> Environment:
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("activities", "grantflow", "models", "portal", "templates", "workflows")
-KEYWORDS_EXTRA = {"t": (2,), "tn": (2, 3)}
+KEYWORDS_EXTRA = {"t": (2,), "tn": (2, 3), "Nn_": (1, 2)}
 # A header that stays the same from run to run, so catalogues merge line by line.
 HEADER: dict[str, Any] = {
     "domain": DOMAIN,

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grantflow.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, t
+from grantflow.validation_words import Invalid
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     "GrantProgramme": "Keyword",
@@ -162,7 +163,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_language(cls, value: str) -> str:
         if value not in LANGUAGES:
-            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+            raise Invalid(N_("must be one of %(choices)s"), choices=", ".join(LANGUAGES))
         return value
 
     @property
@@ -206,7 +207,9 @@ class Settings(BaseSettings):
         try:
             parse_many(value)
         except ValueError:
-            raise ValueError("must read like '10 per 15 minutes' (several joined by ';')") from None
+            raise Invalid(
+                N_("must read like '10 per 15 minutes' (several joined by ';')")
+            ) from None
         return value
 
     @field_validator("rate_limit_storage")
@@ -216,7 +219,7 @@ class Settings(BaseSettings):
 
         scheme = value.split("://", 1)[0]
         if "://" not in value or f"async+{scheme.removeprefix('async+')}" not in SCHEMES:
-            raise ValueError("must be memory://, redis://host:port or memcached://host:port")
+            raise Invalid(N_("must be memory://, redis://host:port or memcached://host:port"))
         return value
 
     def __repr_args__(self):  # type: ignore[no-untyped-def]

@@ -46,7 +46,6 @@ class ApplicationForm(Strict):
     council_resolution: bool = False
     attachments: list[AttachmentInfo] = Field(default_factory=list)
 
-
     def sha256(self) -> str:
         """The form's fingerprint: what was staged is what gets stored."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

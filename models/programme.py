@@ -25,6 +25,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from grantflow.i18n import N_
+from grantflow.validation_words import Invalid, Phrase, Problem
+
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9-]{3,60}$")]
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
@@ -98,9 +101,8 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
-        ) from error
+        message = N_("unknown time zone %(zone)s (use an IANA name like Europe/Berlin)")
+        raise Invalid(message, zone=repr(name)) from error
     return name
 
 
@@ -120,7 +122,7 @@ class Timeline(Strict):
     @classmethod
     def _date_only(cls, value: Any) -> Any:
         if isinstance(value, datetime) or (isinstance(value, str) and ":" in value):
-            raise ValueError("must be a date without time, e.g. 2020-05-01")
+            raise Invalid(N_("must be a date without time, e.g. 2020-05-01"))
         return value
 
 
@@ -164,8 +166,10 @@ class EligibilityRules(Strict):
     def _known_fields(cls, paths: list[str]) -> list[str]:
         unknown = [p for p in paths if p not in OPTIONAL_FIELDS]
         if unknown:
-            raise ValueError(
-                f"unknown application field {unknown[0]!r}; one of {', '.join(OPTIONAL_FIELDS)}"
+            raise Invalid(
+                N_("unknown application field %(field)s; one of %(fields)s"),
+                field=repr(unknown[0]),
+                fields=", ".join(OPTIONAL_FIELDS),
             )
         return paths
 
@@ -225,7 +229,10 @@ def _unique(attribute: str) -> Callable[[list[Any]], list[Any]]:
             value = getattr(item, attribute) if attribute else item
             value = value.lower() if isinstance(value, str) else value
             if value in seen:
-                raise ValueError(f"{attribute or 'entry'} {value!r} appears twice")
+                if attribute:
+                    message = N_("%(attribute)s %(value)s appears twice")
+                    raise Invalid(message, attribute=attribute, value=repr(value))
+                raise Invalid(N_("entry %(value)s appears twice"), value=repr(value))
             seen.add(value)
         return items
 
@@ -279,7 +286,7 @@ class Programme(Strict):
             raise PydanticCustomError(
                 "cross_field",
                 "{summary}",
-                {"summary": "; ".join(f"{p}: {m}" for p, m in problems), "problems": problems},
+                {"summary": "; ".join(map(str, problems)), "problems": problems},
             )
         return self
 
@@ -357,9 +364,6 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, (next_month - timedelta(days=1)).day))
 
 
-Problem = tuple[str, str]
-
-
 def cross_field_problems(p: Any) -> list[Problem]:
     """Rules between fields. ``p`` may be a partly parsed programme: absent parts are skipped."""
     problems: list[Problem] = []
@@ -371,55 +375,52 @@ def cross_field_problems(p: Any) -> list[Problem]:
     if timeline is not None and milestones:
         for index, milestone in enumerate(milestones):
             if milestone.month > timeline.support_duration_months:
-                problems.append(
-                    (
-                        f"milestones[{index}].month",
-                        f"month {milestone.month} is after the end of support "
-                        f"(timeline.support_duration_months is {timeline.support_duration_months})",
-                    )
+                message = N_(
+                    "month %(month)s is after the end of support "
+                    "(timeline.support_duration_months is %(months)s)"
                 )
+                months = timeline.support_duration_months
+                problems.append(
+                    Problem(f"milestones[{index}].month", message,
+                            {"month": milestone.month, "months": months})
+                )  # fmt: skip
     funding, seats = getattr(p, "funding", None), getattr(p, "seats", None)
     if funding is not None:
         if funding.total_budget < funding.max_per_participant:
+            message = N_("%(budget)s is less than funding.max_per_participant (%(cap)s)")
             problems.append(
-                (
-                    "funding.total_budget",
-                    f"{funding.total_budget} is less than funding.max_per_participant "
-                    f"({funding.max_per_participant})",
-                )
-            )
+                Problem("funding.total_budget", message,
+                        {"budget": funding.total_budget, "cap": funding.max_per_participant})
+            )  # fmt: skip
         elif seats is not None and not funding.allow_partial:
             needed = funding.max_per_participant * seats
             if funding.total_budget < needed:
-                problems.append(
-                    (
-                        "funding.total_budget",
-                        f"{funding.total_budget} is less than seats × max_per_participant "
-                        f"({needed}); "
-                        "set funding.allow_partial: true to select fewer participants",
-                    )
+                message = N_(
+                    "%(budget)s is less than seats × max_per_participant (%(needed)s); "
+                    "set funding.allow_partial: true to select fewer participants"
                 )
+                problems.append(
+                    Problem("funding.total_budget", message,
+                            {"budget": funding.total_budget, "needed": needed})
+                )  # fmt: skip
     reviews, jury = getattr(p, "reviews_per_application", None), getattr(p, "jury", None)
     if isinstance(reviews, int) and jury is not None and reviews > len(jury):
+        message = N_(
+            "%(reviews)s reviews per application need at least %(reviews)s jury members, "
+            "the definition has %(jury)s"
+        )
         problems.append(
-            (
-                "reviews_per_application",
-                f"{reviews} reviews per application need at least {reviews} jury members, "
-                f"the definition has {len(jury)}",
-            )
+            Problem("reviews_per_application", message, {"reviews": reviews, "jury": len(jury)})
         )
     moderators = getattr(p, "moderators", None)
     if funding is not None and funding.form == "process_support" and moderators is not None:
         capacity = sum(m.capacity for m in moderators)
         if not moderators:
-            problems.append(("moderators", "process_support needs at least one moderator"))
+            message = N_("process_support needs at least one moderator")
+            problems.append(Problem("moderators", message))
         elif seats is not None and capacity < seats:
-            problems.append(
-                (
-                    "moderators",
-                    f"total capacity {capacity} is less than seats ({seats})",
-                )
-            )
+            message = N_("total capacity %(capacity)s is less than seats (%(seats)s)")
+            problems.append(Problem("moderators", message, {"capacity": capacity, "seats": seats}))
     return problems
 
 
@@ -449,20 +450,21 @@ def _timeline_problems(t: Timeline, zone: ZoneInfo, clock: Clock | None) -> list
     review_end = at(t.application_deadline) + review
     order = [
         ("timeline.jury_deadline", at(t.jury_deadline),
-         "the formal check window (timeline.formal_check_days)", review_end),
+         N_("the formal check window (timeline.formal_check_days)"), review_end),
         ("timeline.application_deadline", at(t.application_deadline),
          "timeline.publication", at(t.publication)),
         ("timeline.jury_deadline", at(t.jury_deadline),
          "timeline.application_deadline", at(t.application_deadline)),
         ("timeline.support_start", support_start, "timeline.jury_deadline", at(t.jury_deadline)),
         ("timeline.closing_meeting", at(t.closing_meeting),
-         "the end of support", support_end),
+         N_("the end of support"), support_end),
     ]  # fmt: skip
     return [
-        (field, f"must be after {other} ({earlier.isoformat()})")
+        Problem(field, N_("must be after %(other)s (%(earlier)s)"),
+                {"other": Phrase(other), "earlier": earlier.isoformat()})
         for field, later, other, earlier in order
         if later <= earlier
-    ]
+    ]  # fmt: skip
 
 
 def shifted(programme: Programme, days: int) -> Programme:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -12,6 +13,16 @@ from models.application import ApplicationForm, StagedApplication
 from models.call import Move, RankedApplication
 from models.meeting import Invitee
 from models.programme import Programme
+
+
+class Cause(StrEnum):
+    """Why a workflow changed a status by itself: a key in the audit trail's details (data, not
+    words; whatever shows the trail one day words it in the reader's language)."""
+
+    moved_up = "moved_up"
+    """Offered a seat after moving up from the waitlist."""
+    ended_in_temporal = "ended_in_temporal"
+    """The support workflow was ended in Temporal by an operator (terminated or cancelled)."""
 
 
 class RegisterProgramme(BaseModel):
@@ -44,6 +55,9 @@ class StatusRecord(BaseModel):
     at: datetime
     actor: str = "system"
     note: str | None = None
+    """What a person wrote as the reason (their words, kept as written)."""
+    cause: Cause | None = None
+    """Why the workflow changed the status, as a key (never words): the audit keeps it."""
 
 
 class FormalCheck(BaseModel):
@@ -115,6 +129,9 @@ class ParticipationRecord(BaseModel):
     at: datetime
     actor: str = "system"
     note: str | None = None
+    """What a person wrote as the reason (their words, kept as written)."""
+    cause: Cause | None = None
+    """Why the workflow ended the participation, as a key (never words)."""
     budget_used: Decimal = Decimal(0)
 
 

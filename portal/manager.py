@@ -274,7 +274,8 @@ async def start_new_programme(
     except UnicodeDecodeError:
         return again(f"{TEXT['en']['not_utf8']} / {TEXT['de']['not_utf8']}", [], 422)
     except DefinitionError as error:
-        return again(None, error.problems, 422)
+        problems = [{"path": p.path, "message": p.words(language)} for p in error.problems]
+        return again(None, problems, 422)
     if not may_manage(settings_of(request), session.manager, programme.model_dump(mode="json")):
         return again(t["not_named"], [], 422)
     try:

@@ -20,8 +20,7 @@ REFUSALS: dict[str, str] = {
         "'%(name)s' has already applied with %(reference)s; each organisation applies once."
     ),
     "duplicate_organisation": N_(
-        "This organisation has already applied with %(reference)s; each organisation applies "
-        "once."
+        "This organisation has already applied with %(reference)s; each organisation applies once."
     ),
     "unknown_application": N_("There is no application %(reference)s in this programme."),
     "already_withdrawn": N_("The application %(reference)s has already been withdrawn."),

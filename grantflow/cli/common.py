@@ -22,7 +22,7 @@ from grantflow.client import (
     support_handle,
 )
 from grantflow.codec import PayloadKeyError
-from grantflow.i18n import DEFAULT_LANGUAGE, t
+from grantflow.i18n import DEFAULT_LANGUAGE, N_, t
 from grantflow.settings import get_settings
 
 T = TypeVar("T")
@@ -42,6 +42,33 @@ def lang() -> str:
         return get_settings().language
     except ValidationError:
         return DEFAULT_LANGUAGE
+
+
+HELP_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEPRECATED_STRING": N_("(deprecated) "),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+}
+"""The words Typer's help and error panels print, by the name Typer reads them under when it
+prints (``typer.rich_utils``). The rest is not reachable without patching Typer: its vendored
+Click writes "Usage:", "Show this message and exit." and its parsing errors ("No such option",
+"Missing argument") in English, without gettext."""
+
+
+def speak_help(language: str) -> None:
+    """Typer's panel titles and fixed help words in ``language``."""
+    from typer import rich_utils
+
+    for name, message in HELP_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, t(language, message))
 
 
 INVALID = 2

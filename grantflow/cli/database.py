@@ -8,7 +8,7 @@ import typer
 
 from grantflow import db
 from grantflow.cli.common import done, fail, lang
-from grantflow.i18n import t
+from grantflow.i18n import said, t
 from grantflow.settings import get_settings
 
 app = typer.Typer(help=t(lang(), "The database schema (Alembic migrations)."), no_args_is_help=True)
@@ -47,6 +47,6 @@ def db_check() -> None:
     try:
         asyncio.run(check())
     except db.DatabaseNotReady as error:
-        raise fail(str(error)) from None
+        raise fail(said(error, lang())) from None
     schema = t(lang(), "database schema at %(revision)s", revision=db.head_revision())
     done(schema)

@@ -14,7 +14,7 @@ from rich.markup import escape
 from grantflow import db
 from grantflow.cli.common import INVALID, err, fail, lang
 from grantflow.definitions import DefinitionError, load_programme
-from grantflow.i18n import t
+from grantflow.i18n import said, t
 from grantflow.settings import get_settings
 
 DemoMinutes = Annotated[
@@ -61,7 +61,7 @@ def dev(
     try:
         stack.main(get_settings(), arguments)
     except (RuntimeError, db.DatabaseNotReady) as error:
-        raise fail(str(error)) from None
+        raise fail(said(error, lang())) from None
 
 
 def demo(
@@ -84,13 +84,13 @@ def demo(
         problems = t(lang(), "%(file)s: the definition has problems:", file=escape(str(file)))
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
     settings = with_dev_secrets(get_settings())  # the links it signs are the stack's
     try:
         asyncio.run(run_demo(settings, file, minutes, simulate, seed, lead=timedelta(seconds=lead)))
     except ValueError as error:
-        raise fail(str(error), INVALID) from None
+        raise fail(said(error, lang()), INVALID) from None
     except RuntimeError as error:
         raise fail(
             t(
@@ -101,4 +101,4 @@ def demo(
             )
         ) from None
     except TimeoutError as error:
-        raise fail(t(lang(), "The demo stopped: %(error)s", error=error)) from None
+        raise fail(t(lang(), "The demo stopped: %(error)s", error=said(error, lang()))) from None

@@ -33,7 +33,7 @@ def apply(
         problems = t(lang(), "%(file)s: not submitted:", file=escape(str(file)))
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
 
     receipt = run(lambda: _submit(programme_id, form))

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
+from grantflow import validation_words
 from grantflow.cli import (
     award,
     database,
@@ -28,9 +29,11 @@ from grantflow.cli import (
     report,
     support,
 )
-from grantflow.cli.common import INVALID, err, lang
+from grantflow.cli.common import INVALID, err, lang, speak_help
 from grantflow.dev.secrets import use_dev_payload_key
 from grantflow.i18n import t
+
+speak_help(lang())
 
 app = typer.Typer(
     help=t(lang(), "grantflow: public funding programmes as durable workflows."),
@@ -71,7 +74,8 @@ def main() -> None:
     except ValidationError as error:
         for problem in error.errors():
             name = "GRANTFLOW_" + "_".join(str(part) for part in problem["loc"]).upper()
-            message = t(lang(), "Setting %(name)s: %(problem)s", name=name, problem=problem["msg"])
+            words = validation_words.words(problem, name).words(lang())
+            message = t(lang(), "Setting %(name)s: %(problem)s", name=name, problem=words)
             err.print(f"[red]✗[/red] {escape(message)}")
         raise SystemExit(INVALID) from None
 

@@ -18,7 +18,7 @@ from grantflow.cli.digest import NoDigest, write_digest
 from grantflow.client import connect, programme_handle, programme_workflow_id, start_programme
 from grantflow.definitions import DefinitionError, load_programme
 from grantflow.formatting import format_datetime, format_money
-from grantflow.i18n import N_, t, tn
+from grantflow.i18n import N_, said, t, tn
 from grantflow.settings import get_settings
 from grantflow.status_words import count_words, deadline_words, facts_words, phase_words
 from models.call import ProgrammeStatus
@@ -53,7 +53,7 @@ def programme_validate(
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
             path = f"[bold]{escape(problem.path)}[/bold]: " if problem.path else ""
-            err.print(f"  - {path}{escape(problem.message)}")
+            err.print(f"  - {path}{escape(problem.words(lang()))}")
         raise typer.Exit(INVALID) from None
     language, funding = programme.language, programme.funding
     deadline = format_datetime(
@@ -91,7 +91,7 @@ def programme_start(
         )
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
     settings = get_settings()
     workflow_id = programme_workflow_id(programme.id)
@@ -156,7 +156,7 @@ def programme_list() -> None:
     try:
         programmes = asyncio.run(rows())
     except db.DatabaseNotReady as error:
-        raise fail(str(error)) from None
+        raise fail(said(error, lang())) from None
     if not programmes:
         out.print(
             t(lang(), "No programmes yet: `grantflow programme start programmes/<file>.yaml`.")
@@ -197,7 +197,7 @@ def programme_report(
             )
         )
     except (NoDigest, db.DatabaseNotReady) as problem:
-        raise fail(str(problem)) from None
+        raise fail(said(problem, lang())) from None
     written = t(
         lang(),
         "%(file)s: %(milestone)s – %(accepted)s accepted, %(submitted)s to review, "

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from grantflow.cli.common import INVALID, err, lang, out
+from grantflow.cli.common import INVALID, err, fail, lang, out
 from grantflow.definitions import DefinitionError, load_programme
-from grantflow.i18n import N_, t
+from grantflow.i18n import N_, said, t
 
 SIMULATE_HELP = t(
     lang(), "Rehearse a programme: what will it send, and when? (embedded, time-skipping)."
@@ -53,9 +53,14 @@ def simulate(
         )
         err.print(f"[red]✗[/red] {problems}")
         for problem in error.problems:
-            err.print(f"  - {escape(str(problem))}")
+            err.print(f"  - {escape(problem.line(lang()))}")
         raise typer.Exit(INVALID) from None
-    summary = run_simulation(programme, applicants, seed, keep)
+    from grantflow.dev.simulate import Stuck
+
+    try:
+        summary = run_simulation(programme, applicants, seed, keep)
+    except Stuck as error:
+        raise fail(said(error, lang())) from None
     if json_output:
         print(json.dumps(summary, ensure_ascii=False))
         return

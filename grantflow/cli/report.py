@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from grantflow.cli.common import (
     INVALID,
@@ -19,6 +20,7 @@ from grantflow.cli.common import (
 )
 from grantflow.client import SupportHandle
 from grantflow.i18n import t
+from grantflow.validation_words import words
 from models.support import ReviewReport, SubmitReport
 
 app = typer.Typer(help=t(lang(), "Milestone reports."), no_args_is_help=True)
@@ -47,8 +49,12 @@ def report_submit(
             people_reached=people,
             next_steps=next_steps,
         )
-    except ValueError as error:
-        raise fail(f"--progress: {error.errors()[0]['msg']}", INVALID) from None  # type: ignore[attr-defined]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "progress"
+        option = "--people" if field == "people_reached" else "--" + field.replace("_", "-")
+        problem = words(first, option)
+        raise fail(problem.line(lang()), INVALID) from None
     run(lambda: support_update(programme_id, reference, SupportHandle.submit_report, report))
     done(
         t(

@@ -26,7 +26,7 @@ from grantflow.client import connect, start_programme
 from grantflow.definitions import load_programme
 from grantflow.dev.demo_time import LEAD, demo_programme, schedule
 from grantflow.dev.mailcatcher import read_mailbox
-from grantflow.i18n import N_, t
+from grantflow.i18n import N_, Words, t
 from grantflow.links import LinkError, LinkSigner
 from grantflow.settings import Settings
 from models.call import Phase
@@ -40,6 +40,10 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_\-.]+")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PHASES = list(Phase)
+
+
+class Late(Words, TimeoutError):
+    """The demo's programme did not reach a phase in time."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +271,8 @@ class Simulation:
             if await self.reached(phase):
                 return
             await asyncio.sleep(0.2)
-        raise TimeoutError(f"{self.programme.id} did not reach {phase} in time")
+        message = N_("%(programme)s did not reach %(phase)s in time")
+        raise Late(message, programme=self.programme.id, phase=phase.value)
 
     async def reached(self, phase: Phase) -> bool:
         """Whether the read model shows ``phase`` or a later one."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from grantflow.i18n import t, tn
+from grantflow.i18n import N_, t, tn
 from grantflow.settings import get_settings
+from grantflow.validation_words import Invalid
 from models.programme import Clock, Programme
 
 LEAD = timedelta(seconds=30)
@@ -38,7 +39,8 @@ def demo_programme(
     ``<id>-demo-<suffix>``; validated again like any definition."""
     window = timedelta(minutes=minutes) - lead
     if window <= timedelta(0):
-        raise ValueError(f"--minutes: {minutes} leaves no time after the lead of {lead}")
+        message = N_("--minutes: %(minutes)s leaves no time after the lead of %(lead)s")
+        raise Invalid(message, minutes=minutes, lead=lead)
     first, last = span(programme)
     scale = window / (last - first)
     zone = programme.zone

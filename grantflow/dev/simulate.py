@@ -33,6 +33,7 @@ from grantflow import client, db
 from grantflow.client import Refused, register_search_attributes
 from grantflow.codec import converter, new_key
 from grantflow.dev.mailcatcher import MailCatcher, read_mailbox
+from grantflow.i18n import N_, Words
 from grantflow.settings import Settings
 from grantflow.staging import discard, stage_application
 from models.application import ApplicationForm
@@ -73,6 +74,13 @@ KINDS = {
     "foundation": "Stiftung",
     "company": "Unternehmen",
 }
+
+
+class Stuck(Words, RuntimeError):
+    """The rehearsal stopped moving (a workflow waits for something nobody sends)."""
+
+
+STUCK = N_("the rehearsal got stuck; see the Temporal history")
 
 
 @dataclass
@@ -404,14 +412,14 @@ class Rehearsal:
             else:
                 quiet = 0
             await asyncio.sleep(0.05)
-        raise RuntimeError("the rehearsal got stuck; see the Temporal history")
+        raise Stuck(STUCK)
 
     async def wait_for(self, predicate: Any, seconds: float = 120) -> None:
         for _ in range(int(seconds * 20)):
             if predicate(await self.status()):
                 return
             await asyncio.sleep(0.05)
-        raise RuntimeError("the rehearsal got stuck; see the Temporal history")
+        raise Stuck(STUCK)
 
     async def advance_to(self, moment: datetime, phase: Phase) -> None:
         """Skip time to ``moment`` and wait until the programme has reached ``phase``."""

@@ -31,7 +31,7 @@ from grantflow.client import connect
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.dev.secrets import with_dev_secrets
-from grantflow.i18n import N_, t
+from grantflow.i18n import N_, Words, t
 from grantflow.settings import SEARCH_ATTRIBUTES, Settings
 
 log = logging.getLogger("grantflow.stack")
@@ -68,6 +68,10 @@ def codec_endpoint(settings: Settings) -> str:
     return f"http://{settings.codec_host}:{settings.codec_port}/{token}"
 
 
+class StackError(Words, RuntimeError):
+    """A part of the development stack that did not start (worded for the developer)."""
+
+
 async def _wait_for_temporal(
     settings: Settings, process: subprocess.Popen, within_seconds: float
 ) -> None:
@@ -75,16 +79,22 @@ async def _wait_for_temporal(
     deadline = loop.time() + within_seconds
     while True:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"The Temporal dev server stopped at start (exit code {process.returncode}); "
-                f"is port {settings.temporal_address} or {settings.temporal_ui_port} in use?"
+            message = N_(
+                "The Temporal dev server stopped at start (exit code %(code)s); "
+                "is port %(address)s or %(ui)s in use?"
+            )
+            raise StackError(
+                message,
+                code=process.returncode,
+                address=settings.temporal_address,
+                ui=settings.temporal_ui_port,
             )
         try:
             await connect(settings)
             return
         except RuntimeError:
             if loop.time() > deadline:
-                raise RuntimeError("The Temporal dev server did not answer in time") from None
+                raise StackError(N_("The Temporal dev server did not answer in time")) from None
             await asyncio.sleep(0.25)
 
 
@@ -173,7 +183,7 @@ async def _serve(app: Any, host: str, port: int, stack: AsyncExitStack) -> None:
     stack.push_async_callback(stop_portal)
     while not server.started:
         if task.done():
-            raise RuntimeError(f"Port {port} did not open; is it in use?")
+            raise StackError(N_("Port %(port)s did not open; is it in use?"), port=port)
         await asyncio.sleep(0.05)
 
 

@@ -142,6 +142,7 @@ async def test_permanent_rejection_is_non_retryable_and_others_are_sent(settings
 
     error = raised.value
     assert error.type == RECIPIENT_REJECTED and error.non_retryable
+    assert error.message == "1 von 3 Adressen wurde für delivery_check abgelehnt"
     details = error.details[0]
     assert details["sent"] == ["a@gemeinde.example", "b@gemeinde.example"]
     assert [r["email"] for r in details["rejected"]] == ["weg@bounce.example"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,56 @@ def test_console_command_is_installed():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("✓ integration-bw-2020")
+
+
+def _validate_in(language: str, file: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRANTFLOW_LANGUAGE": language}
+    grantflow = Path(sys.executable).parent / "grantflow"
+    return subprocess.run(
+        [str(grantflow), "programme", "validate", str(file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=file.parent,
+        timeout=120,
+    )
+
+
+def test_problems_are_worded_in_the_viewers_language_naming_the_same_fields(tmp_path):
+    data = example()
+    del data["title"]
+    data["language"] = "fr"
+    data["seats"] = "viele"
+    data["organiser"]["managers"] = []
+    data["jury"][2]["email"] = "liga@"
+    data["closing_meeting"]["duration_hours"] = 30
+    data["deadline"] = "2020-03-06"
+    data["timeline"]["jury_deadline"] = "2020-03-01T12:00:00+01:00"
+    data["timeline"]["closing_meeting"] = "2022-04-01T10:00:00+02:00"
+    file = tmp_path / "programme.yaml"
+    file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    german, english = _validate_in("de", file), _validate_in("en", file)
+
+    assert german.returncode == english.returncode == 2, german.stderr + english.stderr
+    expected = {
+        "title": ("Pflichtfeld fehlt", "required field is missing"),
+        "language": ("Eingabe muss 'de' oder 'en' sein (angegeben: 'fr')",
+                     "Input should be 'de' or 'en' (got 'fr')"),
+        "seats": ("Eingabe muss eine ganze Zahl sein", "Input should be a valid integer"),
+        "organiser.managers": ("Liste muss mindestens 1 Eintrag haben",
+                               "List should have at least 1 item"),
+        "jury[2].email": ("keine gültige E-Mail-Adresse", "value is not a valid email address"),
+        "closing_meeting.duration_hours": ("Eingabe muss kleiner oder gleich 24 sein",
+                                           "Input should be less than or equal to 24"),
+        "deadline": ("unbekanntes Feld", "unknown field"),
+        "timeline.jury_deadline": ("muss nach timeline.application_deadline liegen",
+                                   "must be after timeline.application_deadline"),
+        "timeline.closing_meeting": ("muss nach dem Ende der Begleitung liegen",
+                                     "must be after the end of support"),
+    }  # fmt: skip
+    for path, (de_words, en_words) in expected.items():
+        assert f"- {path}: {de_words}" in german.stderr, german.stderr
+        assert f"- {path}: {en_words}" in english.stderr, english.stderr
+    assert "Input should" not in german.stderr and "required" not in german.stderr
+    assert german.stderr.count("\n  - ") == english.stderr.count("\n  - ") == len(expected) + 1

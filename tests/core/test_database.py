@@ -55,6 +55,8 @@ async def test_unmigrated_database_is_refused_with_a_clear_message(empty_databas
             await db.ensure_migrated(engine)
         assert "has no grantflow schema" in str(raised.value)
         assert "grantflow db upgrade" in str(raised.value)
+        german = raised.value.words("de")  # what `grantflow db check` prints in German
+        assert "hat kein grantflow-Schema" in german and "grantflow db upgrade" in german
 
         await asyncio.to_thread(db.upgrade, empty_database_url)
         await db.ensure_migrated(engine)  # no error once migrated

@@ -207,6 +207,15 @@ async def test_call_from_publication_to_participants(
                 .order_by(AuditEntry.id)
             )
         ]
+        offered = (
+            await session.scalars(
+                select(AuditEntry.details)
+                .where(AuditEntry.action == "application_offered")
+                .where(AuditEntry.subject == moved_up)
+            )
+        ).all()
+    # the audit keeps why the workflow offered the seat as a key, never as words
+    assert [{k: v for k, v in d.items() if k != "from"} for d in offered] == [{"cause": "moved_up"}]
     call_kinds = {
         "call",
         "application_copy",

@@ -161,13 +161,24 @@ def test_a_broken_definition_shows_its_problems_by_field(settings, tmp_path):
         paths = {re.search(r"<code>(.*?)</code>", p)[1] for p in problems}
         assert {"seats", "timeline.application_deadline", "jury"} <= paths
         assert 'aria-describedby="definition-problems"' in response.text
+        # the page's language words the problems: German by default, English on request
+        assert "<code>seats</code>: Eingabe muss größer als 0 sein" in html.unescape(response.text)
+        assert "<code>jury</code>: Pflichtfeld fehlt" in response.text
+        english = client.post(
+            "/manage/programmes/new?lang=en",
+            data={"csrf_token": token(form.text)},
+            files={"definition": ("programme.yaml", yaml.safe_dump(definition), "text/yaml")},
+        )
+        assert english.status_code == 422
+        assert "<code>seats</code>: Input should be greater than 0" in english.text
+        assert "<code>jury</code>: required field is missing" in english.text
 
         not_yaml = client.post(
             "/manage/programmes/new",
             data={"csrf_token": token(form.text)},
             files={"definition": ("x.yaml", b"seats: [1, 2", "text/yaml")},
         )
-        assert not_yaml.status_code == 422 and "not valid YAML" in not_yaml.text
+        assert not_yaml.status_code == 422 and "kein gültiges YAML" in html.unescape(not_yaml.text)
         without_token = client.post(
             "/manage/programmes/new",
             files={"definition": ("programme.yaml", EXAMPLE.read_bytes(), "text/yaml")},

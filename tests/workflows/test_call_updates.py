@@ -113,6 +113,9 @@ async def test_refusals_while_the_call_is_open(dev_env, settings, sessions, smtp
             handle, sessions, programme.id, submit, SubmitApplication(form=invalid)
         )
         assert "summary" in message and "applicant.contact.email" in message
+        # the problems are worded in the programme's language, like the refusal around them
+        assert "applicant.contact.email: keine gültige E-Mail-Adresse" in message
+        assert "summary: Text muss mindestens" in message and "should" not in message
 
         message = await unchanged(
             handle,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import (
         AuditRecord,
         Brief,
+        Cause,
         ParticipantsWithModerators,
         ParticipationRecord,
         ProgressRequest,
@@ -145,7 +146,7 @@ class AccompanimentPhase(ProgrammeCore):
                 status="terminated",
                 at=workflow.now(),
                 actor="operator",
-                note="support workflow ended in Temporal",
+                cause=Cause.ended_in_temporal,
                 budget_used=Decimal(used),
             ),
         )

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         RankedApplication,
     )
     from models.messages import DocumentKind, MessageType, Recipient
-    from models.records import DecisionRecord, ParticipantsRecord, StatusRecord
+    from models.records import Cause, DecisionRecord, ParticipantsRecord, StatusRecord
     from workflows.selection import award_limit, commitment, fits, propose, rank
 
 from workflows.phases.core import ProgrammeCore  # sandboxed: workflow code
@@ -175,7 +175,7 @@ class DecisionPhase(ProgrammeCore):
                 reference=reference,
                 status="offered",
                 at=workflow.now(),
-                note="moved up from the waitlist" if moved_up else None,
+                cause=Cause.moved_up if moved_up else None,
             ),
         )
         await self.send_letters(

@@ -176,7 +176,8 @@ class IntakePhase(ProgrammeCore):
         try:
             applying = self.applying(submission)
         except ValidationError as error:
-            problems = "; ".join(str(p) for p in problems_of(error))
+            language = self.programme.language
+            problems = "; ".join(p.line(language) for p in problems_of(error))
             raise ValueError(self.say("invalid_application", problems=problems)) from None
         admitted = self.programme.eligible_applicant_types
         if applying.type not in admitted:
