@@ -108,9 +108,13 @@ class _PortalServer(uvicorn.Server):
 
 
 def development(settings: Settings) -> tuple[Settings, Login | None]:
-    """The dev stack's settings: the mailbox on and, when no managers are configured, a demo
-    manager with a fresh random password (returned once, to be printed in the banner)."""
-    settings = settings.model_copy(update={"portal_mailbox": True})
+    """The dev stack's settings: the mailbox on, the portal on loopback unless
+    GRANTFLOW_PORTAL_HOST says otherwise (the mailbox answers loopback clients only either
+    way), and, when no managers are configured, a demo manager with a fresh random password
+    (returned once, to be printed in the banner)."""
+    told = "portal_host" in settings.model_fields_set
+    host = settings.portal_host if told else LOOPBACK
+    settings = settings.model_copy(update={"portal_mailbox": True, "portal_host": host})
     if settings.portal_managers:
         return settings, None
     from argon2 import PasswordHasher
@@ -119,6 +123,9 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
     hashed = PasswordHasher().hash(login.password or "")
     return settings.model_copy(update={"portal_managers": {login.email: hashed}}), login
 
+
+LOOPBACK = "127.0.0.1"
+"""Where the dev stack's portal listens unless told otherwise."""
 
 DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
 """The example programme's manager: the demo's proposal emails reach the one who logs in."""
