@@ -26,7 +26,6 @@ from portal.manager_text import TEXT, requested_language
 from portal.pages import page, settings_of
 
 
-
 def is_loopback(host: str | None) -> bool:
     """Is ``host`` (the client's address) this machine: 127.0.0.0/8, ::1, or IPv4-mapped?"""
     try:

@@ -20,15 +20,16 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from activities.documents import document_path
-from grantflow.client import Refused, programme_handle
+from grantflow.client import Refused, programme_workflow_id
 from grantflow.i18n import t
 from models.application import ApplicationForm
-from models.call import Phase, SubmitApplication
+from models.call import Phase, SubmitApplication, SubmitReceipt
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
-from portal import application_form, uploads
-from portal.pages import client_of, page, sessions_of, settings_of
+from portal import application_form, forwarding, uploads
+from portal.pages import page, sessions_of, settings_of
+from workflows.programme import ProgrammeWorkflow
 
 logger = logging.getLogger(__name__)
 
@@ -285,9 +286,20 @@ async def apply(request: Request, programme_id: str) -> Response:
     files = submission.files
     await uploads.write_files(settings.documents_dir, programme.id, files)
     try:
-        receipt = await programme_handle(await client_of(request), programme.id).submit_application(
-            SubmitApplication(form=submission.form.model_dump(mode="json"))
+        receipt = await forwarding.submit(
+            request,
+            kind="application",
+            programme_id=programme.id,
+            workflow_id=programme_workflow_id(programme.id),
+            update=ProgrammeWorkflow.submit_application,
+            argument=SubmitApplication(form=submission.form.model_dump(mode="json")),
+            language=language,
+            result_type=SubmitReceipt,
+            context=forwarding.files_context(files),
         )
+    except forwarding.Stored:  # Temporal away: kept with its files, the receipt says so
+        logger.info("application to %s stored until Temporal answers", programme.id)
+        raise
     except Refused as refusal:
         await uploads.discard(sessions_of(request), settings.documents_dir, programme.id, files)
         return _form(

@@ -28,7 +28,7 @@ async def _tables(url: str) -> set[str]:
 
 async def test_upgrade_creates_every_table_and_downgrade_removes_them(empty_database_url):
     expected = set(Base.metadata.tables)
-    assert len(expected) == 19
+    assert len(expected) == 20
 
     await asyncio.to_thread(db.upgrade, empty_database_url)
     assert await _tables(empty_database_url) == expected | {"alembic_version"}
