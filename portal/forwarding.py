@@ -54,6 +54,9 @@ PATIENCE = 5.0
 RETRY_SECONDS = 3.0
 """How often stored submissions are offered to Temporal again."""
 
+AGAIN_AFTER_SECONDS = 1.0
+"""The least pause between two rounds that left something waiting."""
+
 RECEIVED_SALT = "grantflow-received"
 
 KINDS: dict[str, str] = {
@@ -177,9 +180,12 @@ class Forwarder:
             if not self.pending:
                 continue
             try:
-                await self.forward()
+                left = await self.forward()
             except Exception:  # a database hiccup: log it and try again next round
                 log.exception("forwarding stored submissions failed; trying again")
+                left = 1
+            if left:  # Temporal still away: requests may wake the next round, not at once
+                await asyncio.sleep(AGAIN_AFTER_SECONDS)
 
     async def forward(self) -> int:
         """Send every stored submission, oldest first; stop at the first sign that Temporal is
