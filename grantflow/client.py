@@ -29,6 +29,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -165,7 +166,8 @@ async def send_update(
     the update at most once per run even when an answer was lost on the way back, or when the
     caller sends it again later under the same id. ``unavailable_seconds``: how long a server
     that does not answer at all is waited for before :class:`Unreachable` (by default as long
-    as any other transient refusal).
+    as any other transient refusal); with it, an update call that times out without an answer
+    is :class:`Unreachable` too (send it again later under the same ``update_id``).
     """
     update_id = update_id or str(uuid.uuid4())
     patience = max_wait_seconds if unavailable_seconds is None else unavailable_seconds
@@ -182,6 +184,14 @@ async def send_update(
                 raise Refused(getattr(cause, "message", None) or str(cause)) from None
             if waited >= max_wait_seconds:
                 raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from error  # the SDK reports a cancel as an error
+            if unavailable_seconds is None:
+                raise
+            # No answer in time: whether it ran is unknown; the same update id may be sent again.
+            raise Unreachable(str(error)) from error
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND and await _closed(handle):
                 # Whose language is unknown here: the refusal speaks both.

@@ -182,6 +182,7 @@ class Forwarder:
             try:
                 left = await self.forward()
             except Exception:  # a database hiccup: log it and try again next round
+                _stop_if_cancelled()
                 log.exception("forwarding stored submissions failed; trying again")
                 left = 1
             if left:  # Temporal still away: requests may wake the next round, not at once
@@ -247,6 +248,7 @@ class Forwarder:
             )
             return "done"
         except Exception:
+            _stop_if_cancelled()
             log.exception("stored %s %s for %s not forwarded", row.kind, row.id, row.programme_id)
             return "later"
         outcome = await self._forwarded(row, result)
@@ -302,6 +304,14 @@ class Forwarder:
                     context={},
                 )
             )
+
+
+def _stop_if_cancelled() -> None:
+    """Temporal's client turns a cancelled update call into an ordinary error
+    (``WorkflowUpdateRPCTimeoutOrCancelledError``): a forwarder being stopped must stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _files(documents_dir: Any, row: PendingSubmission) -> list[uploads.Accepted]:

@@ -5,6 +5,7 @@ is unreachable (submissions stored and forwarded exactly once, other actions 503
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,7 +22,9 @@ import httpx
 import pytest
 from fastapi import Request
 from sqlalchemy import func, select, text, update
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 
 from activities.documents import DOCUMENT_TEMPLATES, TEMPLATES, render_pdf, templates_only_fetcher
 from activities.notifications import Mailer
@@ -38,7 +41,8 @@ from models.records import ParticipantsRecord, PhaseRecord, RegisterProgramme, S
 from portal import forwarding
 from portal.app import create_app
 from portal.manager_text import TEXT
-from tests.conftest import ROOT, free_port
+from portal.pages import connected
+from tests.conftest import BIN, ROOT, free_port
 from tests.portal.test_portal_manager import signed_in_portal, with_manager
 from tests.portal.test_portal_public import PDF, form_data
 from tests.scenario import EXAMPLE, application, with_timeline
@@ -229,6 +233,45 @@ async def test_with_temporal_stopped_no_page_answers_500_and_submissions_are_kep
         # Still away: the forwarder tries and leaves everything waiting.
         assert await forwarding.forwarder_of(app).forward() == len(posts)
         assert all(row.forwarded_at is None for row in await pending(sessions))
+
+
+async def test_a_dev_server_that_stops_under_a_connected_portal_keeps_the_score(settings, sessions):
+    """The portal was connected; then the real server stops: the score is stored after the
+    client's own retries (seconds, not the two minutes an update may otherwise wait)."""
+    now = datetime.now(UTC)
+    programme = open_programme()
+    await RecordActivities(sessions).register_programme(
+        RegisterProgramme(programme=programme, at=now)
+    )
+    signer = LinkSigner.from_settings(settings)
+    member = signer.person(str(programme.jury[0].email))
+    jury = signer.sign("jury", programme.id, member, now + timedelta(days=1))
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"), data_converter=pydantic_data_converter
+    )
+
+    async def factory():
+        return env.client
+
+    try:
+        async with portal(settings, factory) as (web, app):
+            assert await connected(app) is env.client  # connected while the server is up
+            await env.shutdown()
+            started = asyncio.get_running_loop().time()
+            data = {"action": "score", "reference": f"{programme.references}-0001"}
+            data |= {f"score-{c.key}": "2" for c in programme.criteria}
+            response = await web.post(f"/l/{jury}", data=data)
+            waited = asyncio.get_running_loop().time() - started
+            assert response.status_code == 303 and "/received/" in response.headers["location"]
+            assert waited < 60
+            [row] = await pending(sessions)
+            assert row.kind == "score" and row.update_name == "submit_score"
+            assert row.payload["scores"] == {c.key: 2 for c in programme.criteria}
+            page = await web.get(f"/l/{jury}")
+            assert page.status_code == 200
+    finally:
+        with contextlib.suppress(Exception):
+            await env.shutdown()
 
 
 async def test_the_generic_503_page_when_an_action_finds_temporal_away(settings, sessions):
