@@ -122,7 +122,8 @@ async def submit(
             unavailable_seconds=PATIENCE,
         )
     except Unreachable as error:
-        log.warning("Temporal unreachable (%s); %s for %s stored", error, kind, programme_id)
+        reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        log.warning("Temporal unreachable (%s); %s for %s stored", reason, kind, programme_id)
     async with sessions_of(request).begin() as session:
         row = PendingSubmission(
             received_at=received_at,
