@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack
@@ -20,7 +21,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.documents import DocumentActivities, PdfRenderer, process_pool
-from activities.notifications import EmailRenderer, Mailer, NotificationActivities
+from activities.notifications import (
+    EmailRenderer,
+    Mailer,
+    NotificationActivities,
+    smtp_login_problem,
+)
 from activities.reads import ReadActivities
 from activities.records import RecordActivities
 from grantflow import db, i18n
@@ -101,11 +107,20 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             log.info("worker stopping: finishing running activities")
 
 
+def refuse_unsafe(settings: Settings) -> None:
+    """Exit 2 with one line naming the setting when the settings are unsafe to run with."""
+    problem = smtp_login_problem(settings)
+    if problem is not None:
+        print(i18n.t(settings.language, problem), file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main() -> None:
     """The production entry point: refuses missing, default or short secrets (exit 2)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     settings.require_production_secrets()
+    refuse_unsafe(settings)
 
     async def serve() -> None:
         stop = asyncio.Event()

@@ -44,16 +44,48 @@ def render_pdf(html: str, base_url: str) -> tuple[bytes, int]:
     """Lay out ``html`` with WeasyPrint; return the PDF bytes and the page count.
 
     Module-level and taking only strings, so it runs in a thread or a process pool alike.
+    Resources (stylesheet, images) are read from the templates folder only: see
+    :func:`templates_only_fetcher`.
     """
     # Imported lazily: importing the activities (worker set-up, workflow pass-through) should
     # not load Pango and fontconfig; only the processes that render need them.
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=base_url).render()
+    fetcher = templates_only_fetcher(TEMPLATES)
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
     pdf = document.write_pdf()
     if pdf is None:  # only when a target is given; keeps the type checker informed
         raise RuntimeError("WeasyPrint returned no PDF bytes")
     return pdf, len(document.pages)
+
+
+def templates_only_fetcher(root: Path) -> Any:
+    """A WeasyPrint URL fetcher that reads ``file:`` URLs inside ``root`` and nothing else.
+
+    A document's HTML carries text people typed (names, project titles, reasons); an
+    ``<img src="http://…">`` or ``file:///etc/…`` slipped into it must not make the worker
+    connect anywhere or read any other file. Everything else (http, https, ftp, data, files
+    outside ``root``, ``file://host/…``) is refused before any connection is made; WeasyPrint
+    leaves the resource out and renders the rest.
+    """
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    from weasyprint.urls import URLFetcher
+
+    folder = root.resolve()
+
+    class TemplatesOnly(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+                raise ValueError(f"refused: only files of the templates folder ({url[:80]})")
+            path = Path(url2pathname(parts.path)).resolve()
+            if not path.is_relative_to(folder) or not path.is_file():
+                raise ValueError(f"refused: not a file of the templates folder ({url[:80]})")
+            return super().fetch(path.as_uri(), headers)
+
+    return TemplatesOnly(allowed_protocols={"file"}, allow_redirects=False)
 
 
 def process_pool(max_workers: int) -> ProcessPoolExecutor:

@@ -104,6 +104,28 @@ class EmailRenderer:
             ) from error
 
 
+CLEAR_LOGIN = N_(
+    "SMTP login without TLS is refused: GRANTFLOW_SMTP_USER or GRANTFLOW_SMTP_PASSWORD is set "
+    "but GRANTFLOW_SMTP_TLS is 'none'; set GRANTFLOW_SMTP_TLS to 'starttls' or 'tls'."
+)
+
+
+def smtp_login_problem(settings: Settings) -> str | None:
+    """Why these settings would send the SMTP password in clear (None when they do not); the
+    catalogue's key, to be worded with ``t``."""
+    if (settings.smtp_user or settings.smtp_password) and settings.smtp_tls == "none":
+        return CLEAR_LOGIN
+    return None
+
+
+def _encrypted(client: aiosmtplib.SMTP) -> bool:
+    """Does the connection run over TLS (implicit or after STARTTLS)?"""
+    try:
+        return client.get_transport_info("ssl_object") is not None
+    except (AttributeError, KeyError, aiosmtplib.SMTPException):
+        return False
+
+
 class Mailer:
     """SMTP connections as the settings describe them (plain, STARTTLS or TLS, optional login)."""
 
@@ -123,9 +145,15 @@ class Mailer:
         )
         await client.connect()
         try:
-            if s.smtp_user:
+            if s.smtp_user or s.smtp_password:
+                if not _encrypted(client):  # never a password over a plain connection
+                    raise ApplicationError(
+                        CLEAR_LOGIN,
+                        type="SmtpLoginWithoutTls",
+                        non_retryable=True,
+                    )
                 password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                await client.login(s.smtp_user, password)
+                await client.login(s.smtp_user or "", password)
             yield client
         finally:
             try:

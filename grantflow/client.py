@@ -4,7 +4,8 @@
 - the workflow ids (one function each),
 - the search attributes (defined in :mod:`workflows.base`, re-exported here),
 - typed handles whose methods send the updates and ask the queries by method reference,
-- the retrying of refused/busy updates, in one place (:func:`send_update`).
+- the retrying of refused/busy updates, in one place (:func:`send_update`), and the one
+  exception for a Temporal that cannot be reached (:class:`Unreachable`).
 
 Temporal admits at most 10 updates in flight per workflow and answers more with
 RESOURCE_EXHAUSTED; a run that continues as new hands unfinished updates on. Both are
@@ -28,6 +29,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -71,6 +73,7 @@ __all__ = [
     "ProgrammeHandle",
     "Refused",
     "SupportHandle",
+    "Unreachable",
     "connect",
     "meeting_handle",
     "meeting_workflow_id",
@@ -146,6 +149,10 @@ class Refused(Exception):
     """The workflow refused the update; ``str()`` is its message for the person."""
 
 
+class Unreachable(RuntimeError):
+    """Temporal cannot be reached (no connection, or the server stays unavailable)."""
+
+
 async def send_update(
     handle: WorkflowHandle[Any, Any],
     update: Callable[..., Any] | str,
@@ -153,13 +160,21 @@ async def send_update(
     *,
     result_type: type[T] | None = None,
     max_wait_seconds: float = 120.0,
+    update_id: str | None = None,
+    unavailable_seconds: float | None = None,
 ) -> T:
     """Execute ``update`` and return its result; retries the server's transient refusals.
 
-    Every attempt carries the same update id, so the server runs the update at most once
-    per run even when an answer was lost on the way back.
+    Every attempt carries the same update id (``update_id``, or a new one), so the server runs
+    the update at most once per run even when an answer was lost on the way back, or when the
+    caller sends it again later under the same id. ``unavailable_seconds``: how long a server
+    that does not answer at all is waited for before :class:`Unreachable` (by default as long
+    as any other transient refusal); with it, an update call that times out without an answer
+    is :class:`Unreachable` too (send it again later under the same ``update_id``).
     """
-    update_id = str(uuid.uuid4())
+    update_id = update_id or str(uuid.uuid4())
+    patience = max_wait_seconds if unavailable_seconds is None else unavailable_seconds
+    started = asyncio.get_running_loop().time()
     delay, waited = 0.05, 0.0
     while True:
         try:
@@ -172,12 +187,23 @@ async def send_update(
                 raise Refused(getattr(cause, "message", None) or str(cause)) from None
             if waited >= max_wait_seconds:
                 raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from error  # the SDK reports a cancel as an error
+            if unavailable_seconds is None:
+                raise
+            # No answer in time: whether it ran is unknown; the same update id may be sent again.
+            raise Unreachable(str(error)) from error
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND and await _closed(handle):
                 # Whose language is unknown here: the refusal speaks both.
                 ended = (t(language, "This process has already ended.") for language in LANGUAGES)
                 raise Refused(" / ".join(ended)) from None
-            if not _transient(error) or waited >= max_wait_seconds:
+            if error.status == RPCStatusCode.UNAVAILABLE:
+                if asyncio.get_running_loop().time() - started >= patience:
+                    raise Unreachable(error.message) from error
+            elif not _transient(error) or waited >= max_wait_seconds:
                 raise
         pause = delay * (1 + random.random())
         await asyncio.sleep(pause)
@@ -205,44 +231,58 @@ def _transient(error: RPCError) -> bool:
 # --- typed handles --------------------------------------------------------------------------
 
 
-class ProgrammeHandle:
-    """A programme's workflow: each update and query is a method (refusals raise ``Refused``)."""
+class _Handle:
+    """A workflow handle whose updates go through :func:`send_update`; ``patience``: seconds
+    a server that does not answer is waited for before :class:`Unreachable` (None: as long as
+    any other transient refusal)."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+    def __init__(self, handle: WorkflowHandle[Any, Any], patience: float | None = None) -> None:
         self.handle = handle
+        self.patience = patience
 
-    async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
+    async def _update(
+        self, update: Callable[..., Any], argument: Any, result_type: type[T] | None = None
+    ) -> T:
         return await send_update(
-            self.handle, ProgrammeWorkflow.submit_application, submission, result_type=SubmitReceipt
+            self.handle,
+            update,
+            argument,
+            result_type=result_type,
+            unavailable_seconds=self.patience,
         )
 
+
+class ProgrammeHandle(_Handle):
+    """A programme's workflow: each update and query is a method (refusals raise ``Refused``)."""
+
+    async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
+        return await self._update(ProgrammeWorkflow.submit_application, submission, SubmitReceipt)
+
     async def withdraw_application(self, request: WithdrawApplication) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.withdraw_application, request)
+        await self._update(ProgrammeWorkflow.withdraw_application, request)
 
     async def extend_deadline(self, request: ExtendDeadline) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.extend_deadline, request)
+        await self._update(ProgrammeWorkflow.extend_deadline, request)
 
     async def set_eligibility(self, request: SetEligibility) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.set_eligibility, request)
+        await self._update(ProgrammeWorkflow.set_eligibility, request)
 
     async def declare_conflict(self, request: DeclareConflict) -> str | None:
         """The member the application went to instead (None: no other member is free)."""
-        return await send_update(self.handle, ProgrammeWorkflow.declare_conflict, request)
+        return await self._update(ProgrammeWorkflow.declare_conflict, request)
 
     async def submit_score(self, request: SubmitScore) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.submit_score, request)
+        await self._update(ProgrammeWorkflow.submit_score, request)
 
     async def approve_selection(self, request: ApproveSelection) -> list[str]:
         """The references that get an award letter."""
-        return await send_update(
-            self.handle, ProgrammeWorkflow.approve_selection, request, result_type=list[str]
-        )
+        return await self._update(ProgrammeWorkflow.approve_selection, request, list[str])
 
     async def accept_award(self, response: AwardResponse) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.accept_award, response)
+        await self._update(ProgrammeWorkflow.accept_award, response)
 
     async def decline_award(self, response: AwardResponse) -> None:
-        await send_update(self.handle, ProgrammeWorkflow.decline_award, response)
+        await self._update(ProgrammeWorkflow.decline_award, response)
 
     async def status(self, rpc_timeout: timedelta | None = None) -> ProgrammeStatus:
         return await self.handle.query(ProgrammeWorkflow.status, rpc_timeout=rpc_timeout)
@@ -251,56 +291,58 @@ class ProgrammeHandle:
         return await self.handle.query(ProgrammeWorkflow.proposal, rpc_timeout=rpc_timeout)
 
 
-class SupportHandle:
+class SupportHandle(_Handle):
     """One participant's process support: reports, reviews, bookings, the end."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
-        self.handle = handle
-
     async def submit_report(self, report: SubmitReport) -> None:
-        await send_update(self.handle, ProcessSupportWorkflow.submit_report, report)
+        await self._update(ProcessSupportWorkflow.submit_report, report)
 
     async def review_report(self, review: ReviewReport) -> None:
-        await send_update(self.handle, ProcessSupportWorkflow.review_report, review)
+        await self._update(ProcessSupportWorkflow.review_report, review)
 
     async def log_support(self, entry: LogSupport) -> Decimal:
         """The participant's total used so far."""
-        return await send_update(self.handle, ProcessSupportWorkflow.log_support, entry)
+        return await self._update(ProcessSupportWorkflow.log_support, entry)
 
     async def withdraw(self, request: EndSupport) -> None:
-        await send_update(self.handle, ProcessSupportWorkflow.withdraw, request)
+        await self._update(ProcessSupportWorkflow.withdraw, request)
 
     async def terminate(self, request: EndSupport) -> None:
-        await send_update(self.handle, ProcessSupportWorkflow.terminate, request)
+        await self._update(ProcessSupportWorkflow.terminate, request)
 
     async def status(self) -> SupportStatus:
         return await self.handle.query(ProcessSupportWorkflow.status)
 
 
-class MeetingHandle:
+class MeetingHandle(_Handle):
     """The closing network meeting: the invitees' answers."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
-        self.handle = handle
-
     async def rsvp(self, answer: Rsvp) -> None:
-        await send_update(self.handle, NetworkMeetingWorkflow.rsvp, answer)
+        await self._update(NetworkMeetingWorkflow.rsvp, answer)
 
     async def attendance(self) -> MeetingResult:
         return await self.handle.query(NetworkMeetingWorkflow.attendance_query)
 
 
-def programme_handle(client: Client, programme_id: str) -> ProgrammeHandle:
+def programme_handle(
+    client: Client, programme_id: str, *, patience: float | None = None
+) -> ProgrammeHandle:
     """The programme's workflow, whichever run is current (no run id: survives continue-as-new)."""
-    return ProgrammeHandle(client.get_workflow_handle(programme_workflow_id(programme_id)))
+    workflow = client.get_workflow_handle(programme_workflow_id(programme_id))
+    return ProgrammeHandle(workflow, patience)
 
 
-def support_handle(client: Client, programme_id: str, reference: str) -> SupportHandle:
-    return SupportHandle(client.get_workflow_handle(support_workflow_id(programme_id, reference)))
+def support_handle(
+    client: Client, programme_id: str, reference: str, *, patience: float | None = None
+) -> SupportHandle:
+    workflow = client.get_workflow_handle(support_workflow_id(programme_id, reference))
+    return SupportHandle(workflow, patience)
 
 
-def meeting_handle(client: Client, programme_id: str) -> MeetingHandle:
-    return MeetingHandle(client.get_workflow_handle(meeting_workflow_id(programme_id)))
+def meeting_handle(
+    client: Client, programme_id: str, *, patience: float | None = None
+) -> MeetingHandle:
+    return MeetingHandle(client.get_workflow_handle(meeting_workflow_id(programme_id)), patience)
 
 
 # --- starting a programme -------------------------------------------------------------------

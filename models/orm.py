@@ -336,3 +336,29 @@ class StagedApplicationRow(Base):
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingSubmission(Base):
+    """A person's submission received while Temporal could not be reached: stored durably at
+    arrival, forwarded as its Update (under ``update_id``, so a retry cannot double it) once
+    Temporal answers. ``received_at`` is the moment of arrival (the deadline's measure, #17);
+    ``payload`` and ``context`` hold personal data and are emptied once the submission is
+    forwarded or refused."""
+
+    __tablename__ = "pending_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    programme_id: Mapped[str] = mapped_column(String(60), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    update_name: Mapped[str] = mapped_column(String(64))
+    update_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(2))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    refusal: Mapped[str | None] = mapped_column(Text)

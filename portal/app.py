@@ -18,7 +18,7 @@ from grantflow import db
 from grantflow.client import connect
 from grantflow.formatting import TEMPLATES
 from grantflow.settings import Settings, get_settings
-from portal import mailbox, manager, public, signed
+from portal import forwarding, mailbox, manager, public, signed
 from portal.body_limit import BodyLimit
 from portal.pages import templates
 from portal.protection import dev_stack, protect
@@ -38,7 +38,8 @@ def create_app(
         engine = db.create_engine(settings.database_url)
         app.state.sessions = db.session_factory(engine)
         try:
-            yield
+            async with forwarding.running(app):  # stored submissions, sent when Temporal answers
+                yield
         finally:
             await engine.dispose()
 
@@ -62,4 +63,5 @@ def create_app(
     app.include_router(manager.router)
     if settings.portal_mailbox:
         app.include_router(mailbox.router)
+    forwarding.install(app)
     return app

@@ -1,13 +1,17 @@
 """The development mailbox (``/mailbox``): the caught ``.eml`` files of ``settings.mail_dir``.
 
-Only mounted when ``settings.portal_mailbox`` is on. A message's HTML part is shown in a
-sandboxed ``srcdoc`` iframe (no scripts; links open in the top window), under a strict CSP.
+Only mounted when ``settings.portal_mailbox`` is on, and only answering clients on the same
+machine (loopback: 127.0.0.0/8, ::1): the caught mails hold every signed link, so a portal
+bound to a public address by mistake must not serve them (anyone else gets 404, as if there
+were no mailbox). A message's HTML part is shown in a sandboxed ``srcdoc`` iframe (no scripts;
+links open in the top window), under a strict CSP.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -15,13 +19,31 @@ from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from markupsafe import Markup, escape
 
 from portal.manager_text import TEXT, requested_language
 from portal.pages import page, settings_of
 
-router = APIRouter(prefix="/mailbox")
+
+def is_loopback(host: str | None) -> bool:
+    """Is ``host`` (the client's address) this machine: 127.0.0.0/8, ::1, or IPv4-mapped?"""
+    try:
+        address = ipaddress.ip_address((host or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def loopback_only(request: Request) -> None:
+    """404 for every client that is not on this machine (the mailbox does not exist for it)."""
+    if not is_loopback(request.client.host if request.client else None):
+        raise HTTPException(status_code=404)
+
+
+router = APIRouter(prefix="/mailbox", dependencies=[Depends(loopback_only)])
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,120}\.eml$")
 LINK = re.compile(r"https?://[^\s<>\"']+")

@@ -57,6 +57,7 @@ from portal.auth import (
     start_session,
     write_session,
 )
+from portal.forwarding import PATIENCE
 from portal.manager_text import TEXT, deadline_heading, requested_language
 from portal.pages import client_of, page, sessions_of, settings_of
 
@@ -378,7 +379,7 @@ async def _programme_update(
 ) -> Any:
     """``update`` is a method of the typed handle, e.g. ``ProgrammeHandle.set_eligibility``."""
     client = await client_of(request)
-    return await update(programme_handle(client, programme_id), argument)
+    return await update(programme_handle(client, programme_id, patience=PATIENCE), argument)
 
 
 async def _support_update(
@@ -389,7 +390,8 @@ async def _support_update(
     argument: A,
 ) -> Any:
     client = await client_of(request)
-    return await update(support_handle(client, programme_id, reference), argument)
+    handle = support_handle(client, programme_id, reference, patience=PATIENCE)
+    return await update(handle, argument)
 
 
 @router.post("/programmes/{programme_id}/eligibility")

@@ -8,7 +8,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
+from temporalio.service import RPCError
 
+from grantflow.client import Unreachable
 from grantflow.formatting import template_environment
 from grantflow.settings import Settings
 
@@ -30,9 +32,18 @@ def sessions_of(request: Request) -> Any:
 
 async def client_of(request: Request) -> Client:
     """The Temporal client, connected on first use (the portal starts without Temporal)."""
-    state = request.app.state
+    return await connected(request.app)
+
+
+async def connected(app: Any) -> Client:
+    """``app``'s Temporal client, connected on first use; :class:`Unreachable` when no
+    connection can be made (the next call tries again)."""
+    state = app.state
     if state.client is None:
-        state.client = await state.client_factory()
+        try:
+            state.client = await state.client_factory()
+        except (RuntimeError, OSError, RPCError) as error:
+            raise Unreachable(str(error)) from error
     return state.client
 
 

@@ -20,18 +20,19 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from activities.documents import document_path
-from grantflow.client import Refused, programme_handle
+from grantflow.client import Refused, programme_workflow_id
 from grantflow.i18n import t
 from grantflow.links import PlainSerializer
 from grantflow.staging import discard, stage_application
 from models.application import ApplicationForm
-from models.call import Phase
+from models.call import Phase, SubmitReceipt
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
-from portal import application_form, throttle, uploads
+from portal import application_form, forwarding, throttle, uploads
 from portal.body_limit import allow, read_form
-from portal.pages import client_of, page, sessions_of, settings_of
+from portal.pages import page, sessions_of, settings_of
+from workflows.programme import ProgrammeWorkflow
 
 logger = logging.getLogger(__name__)
 
@@ -298,9 +299,20 @@ async def apply(request: Request, programme_id: str) -> Response:
     )
     staged = await stage_application(sessions, programme.id, submission.form)
     try:
-        receipt = await programme_handle(await client_of(request), programme.id).submit_application(
-            staged
+        receipt = await forwarding.submit(
+            request,
+            kind="application",
+            programme_id=programme.id,
+            workflow_id=programme_workflow_id(programme.id),
+            update=ProgrammeWorkflow.submit_application,
+            argument=staged,
+            language=language,
+            result_type=SubmitReceipt,
+            context=forwarding.files_context(held),
         )
+    except forwarding.Stored:  # Temporal away: kept with its files, the receipt says so
+        logger.info("application to %s stored until Temporal answers", programme.id)
+        raise
     except Refused as refusal:
         await discard(sessions, staged)
         await uploads.discard(sessions, settings.documents_dir, held)

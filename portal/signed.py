@@ -24,7 +24,12 @@ from starlette.datastructures import FormData
 
 from activities.documents import document_path
 from activities.lookup import view
-from grantflow.client import Refused, meeting_handle, programme_handle, support_handle
+from grantflow.client import (
+    Refused,
+    meeting_workflow_id,
+    programme_workflow_id,
+    support_workflow_id,
+)
 from grantflow.i18n import LANGUAGES, t
 from grantflow.links import Link, LinkError, LinkSigner, Reused, Tampered
 from models.call import AwardResponse, DeclareConflict, SubmitScore
@@ -47,9 +52,12 @@ from models.orm import (
 from models.orm import Programme as ProgrammeRow
 from models.programme import Milestone, Programme
 from models.support import SubmitReport
-from portal import throttle
+from portal import forwarding, throttle
 from portal.body_limit import read_form
-from portal.pages import client_of, page, sessions_of, settings_of
+from portal.pages import page, sessions_of, settings_of
+from workflows.meeting import NetworkMeetingWorkflow
+from workflows.programme import ProgrammeWorkflow
+from workflows.support import ProcessSupportWorkflow
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -287,14 +295,23 @@ async def answer_award(request: Request, opened: Opened, form: FormData) -> dict
     claimed = await _claim(request, opened.link, action)
     if not claimed:
         return await _refused(request, Reused(link=opened.link), opened)  # type: ignore[return-value]
+    workflow = ProgrammeWorkflow
+    answer = workflow.accept_award if action == "accept" else workflow.decline_award
     try:
-        client = await client_of(request)
-        award = programme_handle(client, opened.programme.id)
-        answer = award.accept_award if action == "accept" else award.decline_award
-        await answer(AwardResponse(reference=opened.link.subject, reason=reason))
+        await _submit(
+            request,
+            opened,
+            "award",
+            programme_workflow_id(opened.programme.id),
+            answer,
+            AwardResponse(reference=opened.link.subject, reason=reason),
+            link=opened.link.id,  # released if the stored answer is refused later
+        )
     except Refused as refusal:
         await _release(request, opened.link)
         return {"refusal": str(refusal)}
+    except forwarding.Stored:  # kept for later: the link stays used
+        raise
     except BaseException:
         await _release(request, opened.link)
         raise
@@ -410,9 +427,11 @@ async def submit_report(request: Request, opened: Opened, form: FormData) -> dic
     if report is None:
         return {"errors": errors, "form": fields}
     reference = opened.link.subject
+    workflow_id = support_workflow_id(opened.programme.id, reference)
     try:
-        client = await client_of(request)
-        await support_handle(client, opened.programme.id, reference).submit_report(report)
+        await _submit(
+            request, opened, "report", workflow_id, ProcessSupportWorkflow.submit_report, report
+        )
     except Refused as refusal:
         return {"refusal": str(refusal), "form": fields}
     return None
@@ -514,9 +533,9 @@ async def answer_rsvp(request: Request, opened: Opened, form: FormData) -> dict[
         persons=int(fields["persons"]),
         notes=fields["notes"],
     )
+    workflow_id = meeting_workflow_id(opened.programme.id)
     try:
-        client = await client_of(request)
-        await meeting_handle(client, opened.programme.id).rsvp(answer)
+        await _submit(request, opened, "rsvp", workflow_id, NetworkMeetingWorkflow.rsvp, answer)
     except Refused as refusal:
         return {"refusal": str(refusal), "form": fields}
     return None
@@ -635,9 +654,9 @@ async def submit_score(request: Request, opened: Opened, form: FormData) -> dict
     score = SubmitScore(
         member=str(member.email), reference=reference, scores=scores, comment=comment
     )
+    workflow_id = programme_workflow_id(opened.programme.id)
     try:
-        client = await client_of(request)
-        await programme_handle(client, opened.programme.id).submit_score(score)
+        await _submit(request, opened, "score", workflow_id, ProgrammeWorkflow.submit_score, score)
     except Refused as refusal:
         return {"refusal": str(refusal), **sent}
     return None
@@ -658,12 +677,38 @@ async def declare_conflict(
             **sent,
         }
     conflict = DeclareConflict(member=str(member.email), reference=reference, reason=reason)
+    workflow_id = programme_workflow_id(opened.programme.id)
     try:
-        client = await client_of(request)
-        await programme_handle(client, opened.programme.id).declare_conflict(conflict)
+        await _submit(
+            request, opened, "conflict", workflow_id, ProgrammeWorkflow.declare_conflict, conflict
+        )
     except Refused as refusal:
         return {"refusal": str(refusal), **sent}
     return None
+
+
+async def _submit(
+    request: Request,
+    opened: Opened,
+    kind: str,
+    workflow_id: str,
+    update: Callable[..., Any],
+    argument: Any,
+    *,
+    link: str | None = None,
+) -> Any:
+    """The person's submission as an Update; stored for later when Temporal is away
+    (:mod:`portal.forwarding` raises ``Stored``, which leads to the receipt page)."""
+    return await forwarding.submit(
+        request,
+        kind=kind,
+        programme_id=opened.programme.id,
+        workflow_id=workflow_id,
+        update=update,
+        argument=argument,
+        language=opened.language,
+        context={"link": link} if link else None,
+    )
 
 
 PAGES: dict[str, Callable[..., Any]] = {

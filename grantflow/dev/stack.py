@@ -129,9 +129,14 @@ class _PortalServer(uvicorn.Server):
 
 def development(settings: Settings) -> tuple[Settings, Login | None]:
     """The dev stack's settings: its own secrets (generated once per data directory), the
-    mailbox on and, when no managers are configured, a demo manager with a fresh random
-    password (returned once, to be printed in the banner)."""
-    settings = with_dev_secrets(settings).model_copy(update={"portal_mailbox": True})
+    mailbox on, the portal on loopback unless GRANTFLOW_PORTAL_HOST says otherwise (the mailbox
+    answers loopback clients only either way), and, when no managers are configured, a demo
+    manager with a fresh random password (returned once, to be printed in the banner)."""
+    told = "portal_host" in settings.model_fields_set
+    host = settings.portal_host if told else LOOPBACK
+    settings = with_dev_secrets(settings).model_copy(
+        update={"portal_mailbox": True, "portal_host": host}
+    )
     if settings.portal_managers:
         return settings, None
     from argon2 import PasswordHasher
@@ -140,6 +145,9 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
     hashed = PasswordHasher().hash(login.password or "")
     return settings.model_copy(update={"portal_managers": {login.email: hashed}}), login
 
+
+LOOPBACK = "127.0.0.1"
+"""Where the dev stack's portal listens unless told otherwise."""
 
 DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
 """The example programme's manager: the demo's proposal emails reach the one who logs in."""

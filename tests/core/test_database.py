@@ -28,7 +28,7 @@ async def _tables(url: str) -> set[str]:
 
 async def test_upgrade_creates_every_table_and_downgrade_removes_them(empty_database_url):
     expected = set(Base.metadata.tables)
-    assert len(expected) == 21  # 0003: manager_sessions, 0004: staged_applications
+    assert len(expected) == 22  # 0003 manager_sessions, 0004 staged_applications, 0005 pending
 
     await asyncio.to_thread(db.upgrade, empty_database_url)
     assert await _tables(empty_database_url) == expected | {"alembic_version"}

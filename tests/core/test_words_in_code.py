@@ -67,6 +67,9 @@ INTERNAL = {
     ("grantflow/codec.py", "no payload key"),
     ("grantflow/codec_server.py", "the codec token must have at least 32 bytes"),
     ("models/call.py", "either form or staged"),
+    # WeasyPrint's refused fetches: a template that reaches outside is a bug (it logs them).
+    ("activities/documents.py", "refused: only files of the templates folder"),
+    ("activities/documents.py", "refused: not a file of the templates folder"),
     # A process without the keys it needs: the CLI says it from the catalogue (cli/common.py),
     # the portal and worker refuse to start before (Settings.require_production_secrets); what is
     # left is read by an operator in the worker's log or a workflow task failure.
