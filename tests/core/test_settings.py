@@ -38,3 +38,32 @@ def test_api_key_implies_tls(monkeypatch):
     assert tls_config(Settings(_env_file=None)) is False
     monkeypatch.setenv("GRANTFLOW_TEMPORAL_API_KEY", "key")
     assert tls_config(Settings(_env_file=None)) is True
+
+
+def test_the_readme_settings_table_names_every_setting():
+    """Every setting has a row (``GRANTFLOW_X`` or, in a row of its group, ``_SUFFIX``)."""
+    import re
+
+    from grantflow.settings import Settings
+    from tests.paths import ROOT
+
+    rows = [
+        line
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `GRANTFLOW_")
+    ]
+
+    def named(field: str) -> bool:
+        env = f"GRANTFLOW_{field.upper()}"
+        for row in rows:
+            cell = row.split("|")[1]
+            if f"`{env}`" in cell:
+                return True
+            group = re.match(r" `GRANTFLOW_([A-Z]+)", cell)
+            suffix = env.removeprefix(f"GRANTFLOW_{group.group(1)}") if group else None
+            if group and env.startswith(f"GRANTFLOW_{group.group(1)}_") and f"`{suffix}`" in cell:
+                return True
+        return False
+
+    missing = [f"GRANTFLOW_{name.upper()}" for name in Settings.model_fields if not named(name)]
+    assert missing == [], "add these to the README's settings table"
