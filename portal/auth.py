@@ -35,6 +35,7 @@ from sqlalchemy import delete, or_, update
 
 from grantflow.settings import Settings
 from models.orm import ManagerSessionRow
+from portal.body_limit import read_form
 from portal.pages import sessions_of, settings_of
 
 log = logging.getLogger(__name__)
@@ -239,8 +240,9 @@ def may_manage(settings: Settings, manager: str | None, definition: Mapping[str,
 
 
 async def check_csrf(request: Request, session: ManagerSession | None) -> None:
-    """The posted form must carry the session's token; ``CsrfRefused`` otherwise."""
-    form = await request.form()
+    """The posted form must carry the session's token; ``CsrfRefused`` otherwise. The form is
+    read here first, capped (one file: a definition), and Starlette keeps it for the route."""
+    form = await read_form(request, max_files=1)
     sent = form.get(CSRF_FIELD)
     if (
         session is None

@@ -13,12 +13,21 @@ from sqlalchemy import select
 from temporalio.common import SearchAttributeKey
 
 from grantflow.client import Refused, meeting_workflow_id, send_update, support_workflow_id
-from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
+from grantflow.staging import stage_application
+from models.application import ApplicationForm
+from models.call import (
+    ApproveSelection,
+    AwardResponse,
+    Phase,
+    ProgrammeInput,
+    SubmitReceipt,
+    SubmitScore,
+)
 from models.meeting import Rsvp
 from models.orm import AuditEntry, Document
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport
-from tests.e2e.test_call import _assignments, _proposal, _until, submit
-from tests.paths import HISTORIES
+from tests.e2e.test_call import _assignments, _proposal, _until
+from tests.paths import record_history
 from tests.scenario import after, application, mail_by_type, programme_at
 from worker import build_worker
 from workflows.meeting import NetworkMeetingWorkflow
@@ -38,11 +47,22 @@ def report(milestone: str) -> SubmitReport:
     )
 
 
+async def submit_staged(handle, sessions, programme_id: str, form: dict) -> str:
+    """As the portal does: the form staged in the record, only its facts to the workflow."""
+    staged = await stage_application(sessions, programme_id, ApplicationForm.model_validate(form))
+    receipt = await send_update(
+        handle, ProgrammeWorkflow.submit_application, staged, result_type=SubmitReceipt
+    )
+    return receipt.reference
+
+
 async def call_until_support(env, handle, programme, sessions, count: int) -> list[str]:
     """The call, briefly: ``count`` municipalities apply, all are selected, all accept."""
     t = programme.timeline
     await env.sleep(after(programme.local(t.publication), await env.get_current_time()))
-    refs = [await submit(handle, application(i)) for i in range(count)]
+    refs = [
+        await submit_staged(handle, sessions, programme.id, application(i)) for i in range(count)
+    ]
     deadline = programme.local(t.application_deadline)
     await env.sleep(
         after(deadline + timedelta(days=t.formal_check_days), await env.get_current_time())
@@ -212,15 +232,14 @@ async def test_programme_from_publication_to_close_out(
         phase = SearchAttributeKey.for_keyword("GrantPhase")
         for closed in (handle, meeting, support(on_time)):
             assert (await closed.describe()).typed_search_attributes.get(phase) == "CLOSED"
-        if os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
-            folder = HISTORIES
+        if tag := os.environ.get("GRANTFLOW_RECORD_HISTORIES"):
             for kind, recorded in (
                 ("programme", handle),
                 ("support", support(revised)),
                 ("meeting", meeting),
             ):
                 history = await recorded.fetch_history()
-                (folder / f"{kind}--integration-bw.json").write_text(history.to_json())
+                record_history(f"{kind}--integration-bw--{tag}", history.to_json())
 
     outcomes = {o.reference: o for o in result.support}
     assert {r: o.outcome for r, o in outcomes.items()} == {
