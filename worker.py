@@ -21,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.documents import DocumentActivities, PdfRenderer, process_pool
 from activities.notifications import EmailRenderer, Mailer, NotificationActivities
+from activities.purge import PurgeActivities
 from activities.reads import ReadActivities
 from activities.records import RecordActivities
 from grantflow import db, i18n
@@ -30,6 +31,7 @@ from grantflow.settings import Settings, get_settings
 from workflows.delivery_check import DeliveryCheckWorkflow
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.purge import PurgeWorkflow
 from workflows.support import ProcessSupportWorkflow
 
 log = logging.getLogger("grantflow.worker")
@@ -39,6 +41,7 @@ WORKFLOWS: Sequence[type] = [
     ProcessSupportWorkflow,
     NetworkMeetingWorkflow,
     DeliveryCheckWorkflow,
+    PurgeWorkflow,
 ]
 
 
@@ -56,7 +59,14 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
         batch_size=settings.smtp_batch_size,
     )
     records, reads = RecordActivities(sessions), ReadActivities(sessions)
-    return [documents.render_document, notifications.send_emails, *records.all(), *reads.all()]
+    purge = PurgeActivities(sessions, settings.documents_dir, settings.mail_dir)
+    return [
+        documents.render_document,
+        notifications.send_emails,
+        *records.all(),
+        *reads.all(),
+        *purge.all(),
+    ]
 
 
 SANDBOX = SandboxedWorkflowRunner(
