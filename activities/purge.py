@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -202,8 +203,12 @@ class PurgeActivities:
     # --- what falls due ----------------------------------------------------------------------
 
     async def _targets(self, session: AsyncSession, row: ProgrammeRow, at: datetime) -> Targets:
-        programme = Programme.model_validate(row.definition)
         targets = Targets(programme=row)
+        try:
+            programme = Programme.model_validate(row.definition)
+        except ValidationError as error:  # an old definition: say so, never stop the others
+            log.error("retention purge skips %s: stored definition invalid: %s", row.id, error)
+            return targets
         applications = (
             await session.scalars(
                 select(Application).where(
