@@ -21,7 +21,14 @@ from temporalio.client import WorkflowExecutionStatus
 
 from grantflow.client import ensure_purge_schedule, send_update, support_workflow_id
 from grantflow.dev.mailcatcher import read_mailbox
-from models.call import ApproveSelection, AwardResponse, Phase, ProgrammeInput, SubmitScore
+from models.call import (
+    ApproveSelection,
+    AwardResponse,
+    Phase,
+    ProgrammeInput,
+    SubmitScore,
+    WithdrawApplication,
+)
 from models.meeting import Rsvp
 from models.orm import (
     Application,
@@ -49,6 +56,7 @@ from workflows.support import ProcessSupportWorkflow
 SHORT = Retention(not_selected_months=1, participants_years=1, mail_days=30)
 RSVP_NOTE = "Bitte einen Rollstuhlplatz für Herrn Beispielmann"
 LOG_NOTE = "Auftaktworkshop mit Frau Musterfrau im Rathaus"
+WITHDRAW_NOTE = "Unser Bürgermeister Herr Beispiel ist länger erkrankt"
 
 
 def upload(text: str) -> uploads.Accepted:
@@ -160,7 +168,7 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
     programme = programme_at(await env.get_current_time())
     programme = programme.model_copy(update={"id": "integration-bw-purge", "retention": SHORT})
     t, zone = programme.timeline, programme.zone
-    forms = [application(i) for i in range(3)]
+    forms = [application(i) for i in range(4)]
     for i, form in enumerate(forms):  # free texts of one applicant only
         form["summary"] = (
             f"Vorhaben {i}: die Kommune baut mit Vereinen eine Anlaufstelle für Engagement auf."
@@ -173,13 +181,20 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
             id=f"programme-{programme.id}",
             task_queue=settings.task_queue,
         )
-        # The call: two municipalities are selected and accept, a third is ineligible.
+        # The call: two municipalities are selected and accept, a third is ineligible, a
+        # fourth withdraws, saying why.
         await env.sleep(after(programme.local(t.publication), await env.get_current_time()))
         refs = [
             await apply_with_upload(handle, settings, sessions, programme, form, f"upload {i}")
             for i, form in enumerate(forms)
         ]
-        first, second, ineligible = refs
+        first, second, ineligible, withdrawn = refs
+        await send_update(
+            handle,
+            ProgrammeWorkflow.withdraw_application,
+            WithdrawApplication(reference=withdrawn, reason=WITHDRAW_NOTE),
+        )
+        not_selected = sorted([ineligible, withdrawn])
         deadline = programme.local(t.application_deadline)
         await env.sleep(
             after(deadline + timedelta(days=t.formal_check_days), await env.get_current_time())
@@ -243,7 +258,11 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
                 await env.sleep(timedelta(days=1))
             assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
-        everyone = [text for form in forms for text in person(form)] + [RSVP_NOTE, LOG_NOTE]
+        everyone = [text for form in forms for text in person(form)] + [
+            RSVP_NOTE,
+            LOG_NOTE,
+            WITHDRAW_NOTE,
+        ]
         database = await database_text(sessions)
         assert all(text in database for text in everyone)  # the test looks where data is
         mail_before = list(read_mailbox(settings.mail_dir))
@@ -253,18 +272,20 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
         before = await figures(sessions, programme.id)
         trail = await audit_trail(sessions)
         upload_files = sorted((settings.documents_dir / programme.id / uploads.KIND).iterdir())
-        assert len(upload_files) == 3
+        assert len(upload_files) == 4
         async with sessions() as session:
             documents = await session.scalar(
-                select(func.count()).select_from(Document).where(Document.reference == ineligible)
+                select(func.count())
+                .select_from(Document)
+                .where(Document.reference.in_(not_selected))
             )
-        assert documents >= 2  # the upload and the letter saying why
+        assert documents >= 3  # the uploads and the letter saying why one is ineligible
 
         # A dry run lists what would go and changes nothing.
         dry = await purge(env, settings, dry_run=True)
         assert dry.dry_run
         [plan] = [p for p in dry.programmes if p.programme_id == programme.id]
-        assert plan.not_selected == [ineligible] and plan.participants == []
+        assert plan.not_selected == not_selected and plan.participants == []
         assert not plan.programme_persons and plan.documents == documents
         assert await database_text(sessions) == database
         assert (
@@ -276,13 +297,14 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
         # the participants stay for their period (a year here, ten by default).
         done = await purge(env, settings)
         [erased] = [p for p in done.programmes if p.programme_id == programme.id]
-        assert erased.not_selected == [ineligible] and erased.participants == []
+        assert erased.not_selected == not_selected and erased.participants == []
         database = await database_text(sessions)
-        assert not [text for text in person(forms[2]) if text in database]
+        gone = person(forms[2]) + person(forms[3]) + [WITHDRAW_NOTE]
+        assert not [text for text in gone if text in database]
         assert all(text in database for form in forms[:2] for text in person(form))
         disk = disk_text(settings.mail_dir, settings.documents_dir)
-        assert forms[2]["applicant"]["contact"]["email"] not in disk
-        assert "upload 2" not in disk and "upload 0" in disk
+        assert not [text for text in gone if text in disk]
+        assert "upload 2" not in disk and "upload 3" not in disk and "upload 0" in disk
 
         # A year after close-out the schedule's purge erases the participants and the
         # programme's persons (jury, moderators, guests) too.
@@ -330,7 +352,13 @@ async def test_purge_after_close_out_erases_persons_and_keeps_figures(
             )
         ).all()
     assert len(purges) == 2
-    assert purges[0].details["not_selected"] == [ineligible]
+    assert purges[0].details["not_selected"] == not_selected
+    async with sessions() as session:
+        withdrawal = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "application_withdrawn")
+        )
+    assert withdrawal.subject == withdrawn and withdrawal.actor == "applicant"
+    assert withdrawal.details == {"from": "submitted", "note": ERASED, "redacted": True}
     assert sorted(purges[1].details["participants"]) == sorted([first, second])
     assert all(
         "@" not in repr(entry.details) and entry.programme_id == programme.id for entry in purges
