@@ -94,7 +94,5 @@ def test_a_demo_clock_scales_the_periods_like_every_other_duration():
     programme = Programme.model_validate(data)
     moment = datetime(2020, 5, 1, 12, tzinfo=UTC)
     assert programme.mail_erased_at(moment) == moment + timedelta(seconds=90)
-    assert programme.not_selected_erased_at(moment) == moment + timedelta(
-        seconds=6 * 365.25 / 12
-    )
+    assert programme.not_selected_erased_at(moment) == moment + timedelta(seconds=6 * 365.25 / 12)
     assert programme.participants_erased_at(moment) == moment + timedelta(seconds=365.25)
