@@ -2,9 +2,10 @@
 falls due. Afterwards no name, address, free text, upload or caught mail of an erased person is
 left in the database or on disk, while the final figures and the audit trail remain.
 
-The purge runs as the schedule starts it (``PurgeWorkflow`` with ``PurgeInput()``) on the
-time-skipping server; ``test_schedule_starts_the_purge`` shows on the dev server that the
-schedule exists once, however often it is ensured, and starts that workflow.
+The purge runs as the schedule starts it (its action: ``PurgeWorkflow`` with ``PurgeInput()``)
+on the time-skipping server, which has no schedules; ``test_schedule_starts_the_purge`` shows
+on the dev server that the schedule exists once, however often it is ensured, and starts that
+workflow.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import ScheduleActionStartWorkflow, WorkflowExecutionStatus
 
-from grantflow.client import ensure_purge_schedule, send_update, support_workflow_id
+from grantflow.client import (
+    ensure_purge_schedule,
+    purge_schedule,
+    send_update,
+    support_workflow_id,
+)
 from grantflow.dev.mailcatcher import read_mailbox
 from models.call import (
     ApproveSelection,
@@ -50,7 +56,6 @@ from worker import build_worker
 from workflows.ids import meeting_workflow_id
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
-from workflows.purge import PurgeWorkflow
 from workflows.support import ProcessSupportWorkflow
 
 SHORT = Retention(not_selected_months=1, participants_years=1, mail_days=30)
@@ -137,14 +142,19 @@ async def audit_trail(sessions) -> list[tuple]:
 
 
 async def purge(env, settings, dry_run: bool = False) -> PurgeReport:
-    """A purge as the schedule starts it (or a dry run, as ``grantflow purge run --dry-run``),
-    at the server's time: waiting for it must not skip time (nothing else is waiting)."""
+    """The schedule's action, started as the schedule starts it (the time-skipping server has
+    no schedules: CreateSchedule is unimplemented), or a dry run, as ``grantflow purge run
+    --dry-run`` starts it. At the server's time: waiting must not skip time."""
+    action = purge_schedule(settings).action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    (scheduled,) = action.args
+    request = PurgeInput(dry_run=True) if dry_run else scheduled
     with env.auto_time_skipping_disabled():
         return await env.client.execute_workflow(
-            PurgeWorkflow.run,
-            PurgeInput(dry_run=dry_run),
-            id=f"{PURGE_SCHEDULE_ID}-test-{uuid.uuid4().hex[:8]}",
-            task_queue=settings.task_queue,
+            action.workflow,
+            request,
+            id=f"{action.id}-test-{uuid.uuid4().hex[:8]}",
+            task_queue=action.task_queue,
             result_type=PurgeReport,
         )
 
