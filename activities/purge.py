@@ -4,7 +4,7 @@ Erasing keeps what statistics and the audit trail need (references, statuses, am
 counts, organisation types and sizes) and replaces what identifies or describes a person
 (names, addresses, contacts, emails, free texts) with :data:`models.purge.ERASED`. Files go:
 uploads and generated documents of the erased applications, caught ``.eml`` files of their
-recipients or of erased outbox rows. ``docs/privacy.md`` lists every place and its period.
+recipients or of erased outbox rows. ``docs/retention.md`` lists every place and its period.
 
 Both activities compute the same targets from the record at the workflow's time, so the plan
 of a dry run is what a purge erases, and a retried purge finds only what is left.
@@ -345,6 +345,8 @@ class PurgeActivities:
         ):
             if result.override_reason:
                 result.override_reason = ERASED
+            if targets.persons and result.decided_by and "@" in result.decided_by:
+                result.decided_by = ERASED
         participants = (
             await session.scalars(select(Participant.id).where(Participant.application_id.in_(ids)))
         ).all()

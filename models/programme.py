@@ -200,7 +200,7 @@ class ClosingMeeting(Strict):
 
 
 class Retention(Strict):
-    """How long personal data is kept before the daily purge erases it (``docs/privacy.md``).
+    """How long personal data is kept before the daily purge erases it (``docs/retention.md``).
 
     The defaults follow common practice of German public funders: data of applicants not
     selected goes six months after the decision is final (time for objections and questions);

@@ -19,8 +19,11 @@ with workflow.unsafe.imports_passed_through():
     from models.purge import PurgeInput, PurgeOrder, PurgeReport, PurgeScan
 
 PURGE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5)
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=10,
 )
+"""A purge that keeps failing fails visibly (in the Web UI); the next day's run tries again."""
 
 
 @workflow.defn(name="PurgeWorkflow")
