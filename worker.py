@@ -27,6 +27,7 @@ from activities.notifications import (
     NotificationActivities,
     smtp_login_problem,
 )
+from activities.purge import PurgeActivities
 from activities.reads import ReadActivities
 from activities.records import RecordActivities
 from grantflow import db, i18n
@@ -36,6 +37,7 @@ from grantflow.settings import Settings, get_settings
 from workflows.delivery_check import DeliveryCheckWorkflow
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.purge import PurgeWorkflow
 from workflows.support import ProcessSupportWorkflow
 
 log = logging.getLogger("grantflow.worker")
@@ -45,6 +47,7 @@ WORKFLOWS: Sequence[type] = [
     ProcessSupportWorkflow,
     NetworkMeetingWorkflow,
     DeliveryCheckWorkflow,
+    PurgeWorkflow,
 ]
 
 
@@ -62,7 +65,14 @@ def build_activities(settings: Settings, sessions: Any, pdf_executor: Executor) 
         batch_size=settings.smtp_batch_size,
     )
     records, reads = RecordActivities(sessions), ReadActivities(sessions)
-    return [documents.render_document, notifications.send_emails, *records.all(), *reads.all()]
+    purge = PurgeActivities(sessions, settings.documents_dir, settings.mail_dir)
+    return [
+        documents.render_document,
+        notifications.send_emails,
+        *records.all(),
+        *reads.all(),
+        *purge.all(),
+    ]
 
 
 SANDBOX = SandboxedWorkflowRunner(

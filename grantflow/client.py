@@ -25,6 +25,15 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
     TLSConfig,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -57,11 +66,13 @@ from models.call import (
 )
 from models.meeting import MeetingResult, Rsvp
 from models.programme import Programme
+from models.purge import PURGE_SCHEDULE_ID, PurgeInput, PurgeReport
 from models.support import EndSupport, LogSupport, ReviewReport, SubmitReport, SupportStatus
 from workflows.base import GRANT_PARTICIPANT, GRANT_PHASE, GRANT_PROGRAMME
 from workflows.ids import meeting_workflow_id, programme_workflow_id, support_workflow_id
 from workflows.meeting import NetworkMeetingWorkflow
 from workflows.programme import ProgrammeWorkflow
+from workflows.purge import PurgeWorkflow
 from workflows.support import ProcessSupportWorkflow
 
 __all__ = [
@@ -75,11 +86,13 @@ __all__ = [
     "SupportHandle",
     "Unreachable",
     "connect",
+    "ensure_purge_schedule",
     "meeting_handle",
     "meeting_workflow_id",
     "programme_handle",
     "programme_workflow_id",
     "register_search_attributes",
+    "run_purge",
     "send_update",
     "start_programme",
     "support_handle",
@@ -393,3 +406,53 @@ async def start_programme(
         if described.status == WorkflowExecutionStatus.RUNNING:
             return described.start_time
         raise
+
+
+# --- the retention purge (workflows/purge.py) ----------------------------------------------
+
+PURGE_EVERY = timedelta(days=1)
+PURGE_OFFSET = timedelta(hours=2)
+"""The schedule starts a purge daily at 02:00 UTC (after midnight in Germany all year)."""
+
+
+def purge_schedule(settings: Settings) -> Schedule:
+    """The daily purge over every programme, one run at a time (a late run is skipped)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PurgeWorkflow.run,
+            PurgeInput(),
+            id=PURGE_SCHEDULE_ID,
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=PURGE_EVERY, offset=PURGE_OFFSET)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=PURGE_EVERY),
+    )
+
+
+async def ensure_purge_schedule(client: Client, settings: Settings) -> bool:
+    """Create the purge schedule, or bring an existing one up to date (idempotent).
+
+    Returns True when it was created, False when it existed and was updated."""
+    schedule = purge_schedule(settings)
+    try:
+        await client.create_schedule(PURGE_SCHEDULE_ID, schedule)
+        return True
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    await client.get_schedule_handle(PURGE_SCHEDULE_ID).update(replace)
+    return False
+
+
+async def run_purge(client: Client, settings: Settings, request: PurgeInput) -> PurgeReport:
+    """A purge now (``grantflow purge run``), as the schedule would start it; waits for it."""
+    return await client.execute_workflow(
+        PurgeWorkflow.run,
+        request,
+        id=f"{PURGE_SCHEDULE_ID}-now-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.task_queue,
+        result_type=PurgeReport,
+    )

@@ -58,6 +58,8 @@ class Programme(Base):
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the retention purge erased the programme's persons (jury, moderators, guests)."""
 
 
 class Organisation(Base):
@@ -103,6 +105,8 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(32), default="submitted", index=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the retention purge erased the applicant's personal data (figures stay)."""
 
 
 class EligibilityResult(Base):
@@ -283,7 +287,8 @@ class OutboxMessage(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+    """Append-only: the migrations install triggers that refuse DELETE and every UPDATE but a
+    redaction (``details`` gains ``"redacted": true``; only ``details`` and ``actor`` change)."""
 
     __tablename__ = "audit_log"
 

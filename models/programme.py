@@ -203,6 +203,37 @@ class ClosingMeeting(Strict):
     invite_days_before: int = Field(default=42, ge=1, description="When invitations go out")
 
 
+class Retention(Strict):
+    """How long personal data is kept before the daily purge erases it (``docs/retention.md``).
+
+    The defaults follow common practice of German public funders: data of applicants not
+    selected goes six months after the decision is final (time for objections and questions);
+    a grant's records and documents are kept ten years after close-out (the retention duty of
+    § 257 HGB / § 147 AO and the funders' own rules on proofs of use); caught mails and the
+    outbox's recipients go after 90 days.
+    """
+
+    not_selected_months: int = Field(
+        default=6,
+        ge=0,
+        le=120,
+        description="Months after the decision is final before data of applicants not "
+        "selected is erased",
+    )
+    participants_years: int = Field(
+        default=10,
+        ge=0,
+        le=30,
+        description="Years after close-out before participants' records and documents are erased",
+    )
+    mail_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="Days after sending before an outbox recipient and a caught mail are erased",
+    )
+
+
 MONTH_DAYS = 365.25 / 12
 """A month of the definition under a demo clock (calendar months need real dates)."""
 
@@ -278,6 +309,7 @@ class Programme(Strict):
     )
     closing_meeting: ClosingMeeting
     clock: Clock | None = None
+    retention: Retention = Field(default_factory=Retention)
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:
@@ -338,6 +370,29 @@ class Programme(Strict):
             return self.support_begins() + self.days(milestone.month * MONTH_DAYS)
         day = add_months(self.timeline.support_start, milestone.month)
         return datetime.combine(day, time(0, 0), tzinfo=self.zone)
+
+    # --- retention (the purge's date rules) ---------------------------------------------
+
+    def _months_after(self, moment: datetime, months: int) -> datetime:
+        if self.clock is not None:
+            return moment + self.days(months * MONTH_DAYS)
+        local = self.local(moment)
+        return datetime.combine(add_months(local.date(), months), local.time(), self.zone)
+
+    def not_selected_erased_at(self, final: datetime) -> datetime:
+        """When data of an applicant not selected goes: ``retention.not_selected_months``
+        calendar months after the moment the decision became ``final``."""
+        return self._months_after(final, self.retention.not_selected_months)
+
+    def participants_erased_at(self, closed: datetime) -> datetime:
+        """When participants' records and documents go: ``retention.participants_years``
+        after close-out (``closed``)."""
+        return self._months_after(closed, 12 * self.retention.participants_years)
+
+    def mail_erased_at(self, sent: datetime) -> datetime:
+        """When an outbox recipient and its caught mail go: ``retention.mail_days`` after
+        ``sent``."""
+        return sent + self.days(self.retention.mail_days)
 
     @property
     def references(self) -> str:

@@ -25,6 +25,7 @@ from grantflow.cli import (
     meeting,
     processes,
     programme,
+    purge,
     rehearsal,
     report,
     support,
@@ -64,6 +65,7 @@ app.add_typer(manager.app, name="manager")
 app.add_typer(report.app, name="report")
 app.add_typer(support.app, name="support")
 app.add_typer(meeting.app, name="meeting")
+app.add_typer(purge.app, name="purge")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from rich.markup import escape
 
 import worker
 from grantflow import db
-from grantflow.client import connect
+from grantflow.client import connect, ensure_purge_schedule
 from grantflow.dev.demo import Login
 from grantflow.dev.mailcatcher import MailCatcher
 from grantflow.dev.secrets import with_dev_secrets
@@ -210,6 +210,7 @@ async def run_stack(
         server = _start_dev_server(settings)
         stack.callback(_stop_process, server)
         await _wait_for_temporal(settings, server, within_seconds=60)
+        await ensure_purge_schedule(await connect(settings), settings)  # daily, as in production
 
         catcher = MailCatcher(settings.mail_dir, settings.catcher_host, settings.smtp_port)
         catcher.start()

@@ -87,3 +87,41 @@ async def test_audit_log_is_append_only(sessions):
     async with sessions() as session:
         (entry,) = (await session.scalars(select(AuditEntry))).all()
     assert entry.action == "eligibility_overridden"
+
+
+async def test_audit_log_may_only_be_redacted(sessions):
+    """The retention purge may replace free texts and addresses of an entry, marking it
+    redacted; what happened, when, in which programme and to what stays as it was."""
+    async with sessions() as session:
+        session.add(
+            AuditEntry(
+                occurred_at=datetime.now(UTC), programme_id="p", actor="jury@example.org",
+                action="conflict_declared", subject="INT2020-0001",
+                details={"reason": "Nachbarin von Frau X"},
+            )
+        )  # fmt: skip
+        await session.commit()
+    refused = [
+        update(AuditEntry).values(details={"reason": "[…]"}),  # not marked as a redaction
+        update(AuditEntry).values(action="changed", details={"redacted": True}),
+        update(AuditEntry).values(subject="INT2020-0002", details={"redacted": True}),
+        update(AuditEntry).values(programme_id="q", details={"redacted": True}),
+    ]
+    for statement in refused:
+        async with sessions() as session:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await session.execute(statement)
+                await session.commit()
+    async with sessions() as session:
+        await session.execute(
+            update(AuditEntry).values(actor="[…]", details={"reason": "[…]", "redacted": True})
+        )
+        await session.commit()
+    async with sessions() as session:
+        (entry,) = (await session.scalars(select(AuditEntry))).all()
+    assert (entry.action, entry.subject, entry.actor) == (
+        "conflict_declared",
+        "INT2020-0001",
+        "[…]",
+    )
+    assert entry.details == {"reason": "[…]", "redacted": True}

@@ -46,6 +46,7 @@ def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
         "GRANTFLOW_PORTAL_PORT": str(portal),
         "GRANTFLOW_PORTAL_BASE_URL": f"http://127.0.0.1:{portal}",
         "GRANTFLOW_TASK_QUEUE": "grantflow-stack-test",
+        "GRANTFLOW_CODEC_PORT": str(free_port()),
     }
     stack = subprocess.Popen(
         [str(BIN / "grantflow"), "dev"],
@@ -68,6 +69,14 @@ def test_stack_starts_delivers_mail_and_stops_everything(tmp_path):
         ).stdout  # fmt: skip
         for name in ("GrantProgramme", "GrantPhase", "GrantParticipant"):
             assert name in attributes
+
+        schedule = subprocess.run(
+            [str(BIN / "temporal"), "schedule", "describe", "--schedule-id",
+             "grantflow-retention-purge", "--address", f"127.0.0.1:{temporal}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert schedule.returncode == 0, schedule.stderr  # the daily retention purge
+        assert "PurgeWorkflow" in schedule.stdout
 
         check = subprocess.run(
             [str(BIN / "grantflow"), "mail", "check", "--to", "test@gemeinde.example"],
