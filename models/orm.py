@@ -331,8 +331,8 @@ class ManagerSessionRow(Base):
 class StagedApplicationRow(Base):
     """An application form stored before it is submitted: the workflow's update carries only
     its id, hash and what the workflow judges by (``models.application.StagedApplication``);
-    ``store_application`` moves it into ``applications`` and deletes it. A row left behind
-    (an application refused or never submitted) is removed by the purge."""
+    ``store_application`` moves it into ``applications`` and deletes it; a refused one is
+    deleted by its sender. Only a sender that crashed in between leaves a row behind."""
 
     __tablename__ = "staged_applications"
 
