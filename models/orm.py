@@ -103,6 +103,10 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(32), default="submitted", index=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the applicant confirmed the privacy notice on the portal's form (None: not there)."""
+    privacy_notice_sha256: Mapped[str | None] = mapped_column(String(64))
+    """The SHA-256 of the privacy notice's text shown then (which version was read)."""
 
 
 class EligibilityResult(Base):

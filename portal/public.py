@@ -28,7 +28,7 @@ from models.call import Phase, SubmitApplication
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
-from portal import application_form, throttle, uploads
+from portal import application_form, notices, throttle, uploads
 from portal.body_limit import allow, read_form
 from portal.pages import client_of, page, sessions_of, settings_of
 
@@ -209,6 +209,7 @@ def _labels(programme: Programme) -> dict[str, str]:
     labels.update({f.path: f.label for f in fields})
     labels.update({u.name: u.label for u in application_form.uploads(programme)})
     labels["attachments"] = application_form.label("attachments", programme.language)
+    labels[notices.CONSENT_FIELD] = t(programme.language, "Privacy notice")
     return labels
 
 
@@ -254,6 +255,10 @@ async def _read(request: Request, call: Call) -> Submission:
         except uploads.Rejected as rejected:
             submission.errors[slot.name] = str(rejected)
     data["attachments"] = [{"name": f.name, "kind": f.kind} for f in submission.files]
+    if values.get(notices.CONSENT_FIELD) not in ("1", "on", "true", "yes"):
+        submission.errors[notices.CONSENT_FIELD] = t(
+            language, "Please confirm that you have read the privacy notice."
+        )
     try:
         submission.form = ApplicationForm.model_validate(data)
     except ValidationError as error:
@@ -316,6 +321,13 @@ async def apply(request: Request, programme_id: str) -> Response:
             request, "public/unavailable.html", {"call": call}, language=language, status_code=503
         )
     await uploads.record(sessions, receipt.reference, held)
+    await notices.record_consent(
+        sessions,
+        programme.id,
+        receipt.reference,
+        datetime.now(UTC),
+        notices.privacy_notice(settings),
+    )
     logger.info("application %s received for %s", receipt.reference, programme.id)
     return RedirectResponse(_receipt_url(request, programme.id, receipt.reference), 303)
 

@@ -122,6 +122,7 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
     mailbox on and, when no managers are configured, a demo manager with a fresh random
     password (returned once, to be printed in the banner)."""
     settings = with_dev_secrets(settings).model_copy(update={"portal_mailbox": True})
+    settings = with_sample_notices(settings)
     if settings.portal_managers:
         return settings, None
     from argon2 import PasswordHasher
@@ -129,6 +130,19 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
     login = Login(DEV_MANAGER, secrets.token_urlsafe(12))
     hashed = PasswordHasher().hash(login.password or "")
     return settings.model_copy(update={"portal_managers": {login.email: hashed}}), login
+
+
+def with_sample_notices(settings: Settings) -> Settings:
+    """The neutral sample privacy notice and imprint (they say they are samples) where the
+    settings name none."""
+    from portal.notices import SAMPLE_IMPRINT, SAMPLE_PRIVACY_NOTICE
+
+    return settings.model_copy(
+        update={
+            "privacy_notice_file": settings.privacy_notice_file or SAMPLE_PRIVACY_NOTICE,
+            "imprint_file": settings.imprint_file or SAMPLE_IMPRINT,
+        }
+    )
 
 
 DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
