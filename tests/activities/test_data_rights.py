@@ -110,6 +110,10 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
             documents = list(
                 await session.scalars(select(Document).where(Document.reference == anna_ref))
             )
+            consented = await session.scalar(
+                select(Application.privacy_consent_at).where(Application.reference == anna_ref)
+            )
+        assert consented is not None  # the form's consent, stored with its time
         assert {d.kind for d in documents} >= {"attachment"}
         shared = next(d for d in documents if d.sha256 and d.size_bytes == len(PDF))
 
