@@ -37,6 +37,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.documents import document_path
+from grantflow.formatting import format_date
 from grantflow.i18n import N_, t
 from models.orm import (
     Application,
@@ -107,6 +108,9 @@ DUTIES: dict[str, str] = {
         "%(reference)s is still being decided; its records are needed until the decision "
         "(withdraw the application first, or ask again after the decision)."
     ),
+    "mail_pending": N_(
+        "Emails to this person are still being sent; please try again in a few minutes."
+    ),
     "programme_records": N_(
         "The person's work as jury member or moderator belongs to the records of the grants "
         "of this programme, kept until %(until)s."
@@ -128,7 +132,7 @@ class RetentionDuty:
     years: int = GRANT_RECORDS_YEARS
 
     def words(self, language: str) -> str:
-        until = self.until.isoformat() if self.until else ""
+        until = format_date(self.until, language) if self.until else ""
         return t(
             language, DUTIES[self.key], reference=self.reference, until=until, years=self.years
         )
@@ -380,7 +384,9 @@ def retention_duty(
 async def retention_duties(
     session: AsyncSession, subject: Subject, now: datetime
 ) -> list[RetentionDuty]:
-    """Every retention duty in force for the subject (empty: it may be erased now)."""
+    """Every retention duty in force for the subject (empty: it may be erased now); also
+    ``mail_pending`` while an email to the person waits in the outbox (erased, its address
+    would be gone before it is sent)."""
     duties = []
     for application in subject.applications:
         participant = await session.scalar(
@@ -399,6 +405,8 @@ async def retention_duties(
         duty = retention_duty(subject.programme, application, participant, decided, now)
         if duty is not None:
             duties.append(duty)
+    if any(message.status == "pending" for message in await _outbox(session, subject)):
+        duties.append(RetentionDuty("mail_pending", subject.query, None))
     if subject.jury_members or subject.moderators:
         granted = await session.scalar(
             select(func.count())

@@ -16,8 +16,17 @@ from activities.records import RecordActivities
 from grantflow.client import programme_handle
 from models.application import ApplicationForm
 from models.call import WithdrawApplication
-from models.orm import Application, AuditEntry, Base, Contact, Document, OutboxMessage
-from models.records import ParticipantsRecord, RegisterProgramme, StoreApplication
+from models.meeting import Invitee
+from models.orm import (
+    Application,
+    AuditEntry,
+    Base,
+    Contact,
+    Document,
+    MeetingRsvp,
+    OutboxMessage,
+)
+from models.records import ParticipantsRecord, RegisterProgramme, RsvpRecord, StoreApplication
 from tests.portal.test_portal_public import (
     PDF,
     form_data,
@@ -114,7 +123,7 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
                 select(Application.privacy_consent_at).where(Application.reference == anna_ref)
             )
         assert consented is not None  # the form's consent, stored with its time
-        assert {d.kind for d in documents} >= {"attachment"}
+        assert {d.kind for d in documents} == {"attachment", "application_copy"}
         shared = next(d for d in documents if d.sha256 and d.size_bytes == len(PDF))
 
         # --- Art. 15: everything about Anna's application, nothing of Bert's -------------
@@ -141,6 +150,8 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
         } <= tables
         assert PNG_A in files.values() and PDF in files.values()
         assert all(anna_ref in name for name in files)
+        copies = [name for name in files if name.startswith(f"files/{anna_ref}/application_copy")]
+        assert copies and files[copies[0]].startswith(b"%PDF-")  # the letter generated for her
         for word in ["Anna Achtsam", "anna.achtsam@annaberg.example", "Anna-Hilfe"]:
             assert word.encode().decode("latin-1") in content or word in content
         for name in names:  # names inside carry references and ids, never a person's name
@@ -179,6 +190,9 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
             WithdrawApplication(reference=anna_ref)
         )
         await until(lambda: _status(sessions, programme.id, anna_ref), lambda s: s == "withdrawn")
+        await until(  # the workflow confirms the withdrawal by email; then it may go
+            lambda: _mail_sent(sessions, programme.id, "application_withdrawn"), bool
+        )
         own_files = [settings.documents_dir / d.path for d in documents if d.path != shared.path]
         assert own_files and all(path.is_file() for path in own_files)
         erased = await data_rights.erase(
@@ -215,6 +229,17 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
         written = f"{entry.subject} {json.dumps(entry.details)}"
         assert "@" not in written and "Anna" not in written
     assert audit[0].subject == anna_ref and audit[-1].details["files"] == erased.files
+
+
+async def _mail_sent(sessions, programme_id: str, message_type: str) -> bool:
+    async with sessions() as session:
+        status = await session.scalar(
+            select(OutboxMessage.status).where(
+                OutboxMessage.workflow_id == f"programme-{programme_id}",
+                OutboxMessage.message_type == message_type,
+            )
+        )
+    return status == "sent"
 
 
 async def _status(sessions, programme_id: str, reference: str) -> str | None:
@@ -257,7 +282,8 @@ async def test_erasure_of_a_grant_is_refused_naming_the_duty_and_its_end(setting
     until_day = date(datetime.now(UTC).year + 10, 12, 31)
     assert duty.key == "grant_records" and duty.until == until_day
     words = duty.words("en")
-    assert reference in words and "10 years" in words and until_day.isoformat() in words
+    assert reference in words and "10 years" in words
+    assert f"until 31 December {until_day.year}." in words
     assert "Engagementbeauftragte 3" in before
     assert await everything_stored(sessions) == before  # nothing changed, nothing audited
 
@@ -283,3 +309,50 @@ def test_the_archive_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         data_rights.write_atomically(target, b"second")
     assert target.read_bytes() == b"first"
     assert [p.name for p in target.parent.iterdir()] == ["export.zip"]  # no temporary left
+
+
+async def test_a_guest_found_by_email_is_erased_once_no_email_to_them_is_pending(
+    settings, sessions
+):
+    programme_id, _ = await granted(sessions, settings)
+    guest = "gast.gerda@example.org"
+    await RecordActivities(sessions).record_rsvp(
+        RsvpRecord(
+            programme_id=programme_id,
+            invitee=Invitee(key=guest, role="manager", name="Gerda Gast", email=guest),
+            attending=True,
+            persons=2,
+            notes="Gerda kommt mit Rollstuhl",
+            at=datetime.now(UTC),
+        )
+    )
+    async with sessions.begin() as session:
+        session.add(
+            OutboxMessage(
+                idempotency_key=f"meeting-{programme_id}/invitation/{guest}",
+                workflow_id=f"meeting-{programme_id}",
+                purpose="invitation",
+                message_type="meeting_invitation",
+                recipient=guest,
+                subject="Einladung",
+                message_id="<x@example.org>",
+                status="pending",
+            )
+        )
+    with pytest.raises(data_rights.ErasureRefused) as refused:
+        await data_rights.erase(
+            sessions, settings.documents_dir, programme_id, guest.upper(), actor="dpo"
+        )
+    assert [d.key for d in refused.value.duties] == ["mail_pending"]
+    async with sessions.begin() as session:
+        message = await session.scalar(select(OutboxMessage))
+        message.status = "sent"
+    summary = await data_rights.erase(
+        sessions, settings.documents_dir, programme_id, guest, actor="dpo"
+    )
+    assert summary.references == [] and summary.rows == {"meeting_rsvps": 1, "outbox": 1}
+    stored = await everything_stored(sessions)
+    assert "Gerda" not in stored and guest not in stored and "Rollstuhl" not in stored
+    async with sessions() as session:
+        rsvp = await session.scalar(select(MeetingRsvp))
+    assert rsvp.persons == 2 and rsvp.attending is True  # the figures stay
