@@ -26,6 +26,7 @@ from models.orm import (
     MeetingRsvp,
     OutboxMessage,
 )
+from models.orm import Programme as ProgrammeRow
 from models.records import ParticipantsRecord, RegisterProgramme, RsvpRecord, StoreApplication
 from tests.portal.test_portal_public import (
     PDF,
@@ -96,6 +97,7 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
     anna_ref = f"{programme.references}-0001"
     async with build_worker(dev_env.client, settings, sessions, pdf_executor):
         handle = await start(dev_env, settings, programme)
+        await until(lambda: _phase_recorded(sessions, programme.id), lambda p: p == "OPEN")
         async with portal(settings, dev_env) as http:
             for person, files in (
                 (
@@ -229,6 +231,13 @@ async def test_export_and_erase_of_applications_sent_through_the_portal(
         written = f"{entry.subject} {json.dumps(entry.details)}"
         assert "@" not in written and "Anna" not in written
     assert audit[0].subject == anna_ref and audit[-1].details["files"] == erased.files
+
+
+async def _phase_recorded(sessions, programme_id: str) -> str | None:
+    """The phase the read model shows (the portal's pages follow it, not the workflow)."""
+    async with sessions() as session:
+        row = await session.get(ProgrammeRow, programme_id)
+        return row.phase if row else None
 
 
 async def _mail_sent(sessions, programme_id: str, message_type: str) -> bool:
