@@ -305,6 +305,28 @@ async def _rows(session: AsyncSession, subject: Subject) -> dict[str, list[Base]
     found["support_log_entries"] = await where(
         SupportLogEntry, SupportLogEntry.participant_id.in_(participant_ids)
     )
+    member_ids = [m.id for m in subject.jury_members]
+    if member_ids:  # a jury member's own assignments, declarations and scores
+        for table, model in (
+            ("jury_assignments", JuryAssignment),
+            ("conflicts", Conflict),
+            ("scores", Score),
+        ):
+            own = await session.scalars(
+                select(model).where(model.jury_member_id.in_(member_ids)).order_by(model.id)
+            )
+            known = {row.id for row in found[table]}  # type: ignore[attr-defined]
+            found[table] += [row for row in own if row.id not in known]
+    if subject.emails:  # support entries a moderator logged
+        logged = await session.scalars(
+            select(SupportLogEntry)
+            .join(Participant, SupportLogEntry.participant_id == Participant.id)
+            .where(Participant.programme_id == subject.programme.id)
+            .where(func.lower(SupportLogEntry.logged_by).in_(subject.emails))
+            .order_by(SupportLogEntry.id)
+        )
+        known = {row.id for row in found["support_log_entries"]}  # type: ignore[attr-defined]
+        found["support_log_entries"] += [row for row in logged if row.id not in known]
     found["meeting_rsvps"] = list(subject.rsvps)
     found["jury_members"] = list(subject.jury_members)
     found["moderators"] = list(subject.moderators)
@@ -588,6 +610,8 @@ async def _anonymise(session: AsyncSession, subject: Subject, rows: dict[str, li
     for entry in rows.get("support_log_entries", []):
         assert isinstance(entry, SupportLogEntry)
         entry.note = None
+        if entry.logged_by.lower() in subject.emails:
+            entry.logged_by = ERASED
     for rsvp in rows.get("meeting_rsvps", []):
         assert isinstance(rsvp, MeetingRsvp)
         rsvp.name, rsvp.email, rsvp.notes = ERASED, f"erased-{rsvp.id}", None

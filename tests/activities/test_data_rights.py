@@ -23,8 +23,10 @@ from models.orm import (
     Base,
     Contact,
     Document,
+    JuryMember,
     MeetingRsvp,
     OutboxMessage,
+    Score,
 )
 from models.orm import Programme as ProgrammeRow
 from models.records import ParticipantsRecord, RegisterProgramme, RsvpRecord, StoreApplication
@@ -365,3 +367,36 @@ async def test_a_guest_found_by_email_is_erased_once_no_email_to_them_is_pending
     async with sessions() as session:
         rsvp = await session.scalar(select(MeetingRsvp))
     assert rsvp.persons == 2 and rsvp.attending is True  # the figures stay
+
+
+async def test_a_jury_members_scores_are_exported_and_kept_with_the_grants(settings, sessions):
+    programme_id, reference = await granted(sessions, settings)
+    juror = "jurorin.jana@example.org"
+    async with sessions.begin() as session:
+        member = JuryMember(programme_id=programme_id, name="Jana Jurorin", email=juror)
+        session.add(member)
+        await session.flush()
+        application_id = await session.scalar(
+            select(Application.id).where(Application.reference == reference)
+        )
+        session.add(
+            Score(
+                jury_member_id=member.id,
+                application_id=application_id,
+                criteria={"relevance": 4},
+                comment="Überzeugendes Konzept",
+                submitted_at=datetime.now(UTC),
+            )
+        )
+    archive, summary = await data_rights.export_archive(
+        sessions, settings.documents_dir, programme_id, juror, actor="dpo", language="en"
+    )
+    assert summary.rows == {"scores": 1, "jury_members": 1}
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        text = b"".join(opened.read(n) for n in opened.namelist()).decode()
+    assert "Überzeugendes Konzept" in text and "Jana Jurorin" in text
+    assert "Engagementbeauftragte" not in text  # the applicant's data are not the juror's
+    with pytest.raises(data_rights.ErasureRefused) as refused:
+        await data_rights.erase(sessions, settings.documents_dir, programme_id, juror, actor="x")
+    [duty] = refused.value.duties
+    assert duty.key == "programme_records" and str(datetime.now(UTC).year + 10) in duty.words("en")
