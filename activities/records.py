@@ -160,7 +160,8 @@ class RecordActivities:
         async with self.sessions.begin() as session:
             if await _application(session, record.programme_id, record.reference, required=False):
                 return
-            form = record.form or await _unstage(session, record)
+            staged = None if record.form else await _unstage(session, record)
+            form = record.form or ApplicationForm.model_validate(staged.form)
             organisation = await session.scalar(
                 select(Organisation).where(
                     Organisation.normalized_name == normalise_name(form.applicant.name),
@@ -196,6 +197,8 @@ class RecordActivities:
                     body=form.model_dump(mode="json"),
                     status="submitted",
                     submitted_at=record.submitted_at,
+                    privacy_consent_at=staged.privacy_consent_at if staged else None,
+                    privacy_notice_sha256=staged.privacy_notice_sha256 if staged else None,
                 )
             )
             _audit(
@@ -693,8 +696,8 @@ async def _set_eligibility(
     application.status = "eligible" if eligible else "ineligible"
 
 
-async def _unstage(session: AsyncSession, record: StoreApplication) -> ApplicationForm:
-    """The staged form of ``record``, checked against its hash, and its row deleted."""
+async def _unstage(session: AsyncSession, record: StoreApplication) -> StagedApplicationRow:
+    """The staged row of ``record``, its form checked against its hash; the row is deleted."""
     staged = record.staged
     assert staged is not None
     row = await session.get(StagedApplicationRow, staged.id)
@@ -706,4 +709,4 @@ async def _unstage(session: AsyncSession, record: StoreApplication) -> Applicati
             non_retryable=True,
         )
     await session.execute(delete(StagedApplicationRow).where(StagedApplicationRow.id == staged.id))
-    return form
+    return row

@@ -106,6 +106,16 @@ class Settings(BaseSettings):
         "GRANTFLOW_PORTAL_OPERATORS); every other manager sees the programmes whose "
         "organiser.managers name them",
     )
+    privacy_notice_file: Path | None = Field(
+        default=None,
+        description="The funder's privacy notice (Datenschutzhinweise) the portal shows at "
+        "/privacy: Markdown (.md) or plain text",
+    )
+    imprint_file: Path | None = Field(
+        default=None,
+        description="The funder's imprint (Impressum) the portal shows at /imprint: Markdown "
+        "(.md) or plain text",
+    )
     session_secret: SecretStr = SecretStr("change-me-in-production")
     portal_https_only: bool = Field(
         default=False,

@@ -9,6 +9,7 @@ with names, contacts and texts never travels through Temporal's history. The wor
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
@@ -19,10 +20,22 @@ from models.call import SubmitApplication
 from models.orm import StagedApplicationRow
 
 
+@dataclass(frozen=True)
+class Consent:
+    """The applicant confirmed the privacy notice (``notice_sha256``: the text shown) ``at``."""
+
+    at: datetime
+    notice_sha256: str | None
+
+
 async def stage_application(
-    sessions: async_sessionmaker, programme_id: str, form: ApplicationForm
+    sessions: async_sessionmaker,
+    programme_id: str,
+    form: ApplicationForm,
+    consent: Consent | None = None,
 ) -> SubmitApplication:
-    """Store ``form`` for ``programme_id``; the submission to send in its place."""
+    """Store ``form`` for ``programme_id`` (with the applicant's ``consent`` to the privacy
+    notice, which goes into the record with it); the submission to send in its place."""
     staged = StagedApplication(
         id=uuid.uuid4().hex,
         sha256=form.sha256(),
@@ -38,6 +51,8 @@ async def stage_application(
                 form=form.model_dump(mode="json"),
                 sha256=staged.sha256,
                 created_at=datetime.now(UTC),
+                privacy_consent_at=consent.at if consent else None,
+                privacy_notice_sha256=consent.notice_sha256 if consent else None,
             )
         )
     return SubmitApplication(staged=staged)

@@ -107,6 +107,10 @@ class Application(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the retention purge erased the applicant's personal data (figures stay)."""
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the applicant confirmed the privacy notice on the portal's form (None: not there)."""
+    privacy_notice_sha256: Mapped[str | None] = mapped_column(String(64))
+    """The SHA-256 of the privacy notice's text shown then (which version was read)."""
 
 
 class EligibilityResult(Base):
@@ -341,6 +345,8 @@ class StagedApplicationRow(Base):
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    privacy_notice_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class PendingSubmission(Base):

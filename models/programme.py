@@ -232,6 +232,13 @@ class Retention(Strict):
         le=3650,
         description="Days after sending before an outbox recipient and a caught mail are erased",
     )
+    objection_months: int = Field(
+        default=1,
+        ge=0,
+        le=24,
+        description="Months after a rejection during which it may be contested (Widerspruch): "
+        "an early erasure (`grantflow data erase`) is refused until then",
+    )
 
 
 MONTH_DAYS = 365.25 / 12

@@ -18,7 +18,7 @@ from grantflow import db
 from grantflow.client import connect
 from grantflow.formatting import TEMPLATES
 from grantflow.settings import Settings, get_settings
-from portal import forwarding, mailbox, manager, public, signed
+from portal import forwarding, mailbox, manager, notices, public, signed
 from portal.body_limit import BodyLimit
 from portal.pages import templates
 from portal.protection import dev_stack, protect
@@ -59,6 +59,7 @@ def create_app(
     app.add_middleware(BodyLimit)  # bodies counted as they arrive: 413 past the route's limit
     app.mount("/static", StaticFiles(directory=TEMPLATES / "portal" / "static"), name="static")
     app.include_router(public.router)
+    app.include_router(notices.router)
     app.include_router(signed.router)
     app.include_router(manager.router)
     if settings.portal_mailbox:

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import data_rights
 from activities.documents import document_path
 from grantflow.client import (
     ProgrammeHandle,
@@ -58,7 +59,7 @@ from portal.auth import (
     write_session,
 )
 from portal.forwarding import PATIENCE
-from portal.manager_text import TEXT, deadline_heading, requested_language
+from portal.manager_text import TEXT, deadline_heading, requested_language, translate
 from portal.pages import client_of, page, sessions_of, settings_of
 
 A = TypeVar("A")
@@ -582,6 +583,130 @@ async def terminate_support(
         "terminate",
         lambda: _support_update(request, programme_id, reference, SupportHandle.terminate, end),
         values,
+    )
+
+
+# --- data protection (GDPR Art. 15 and 17) ------------------------------------------------------
+
+
+async def data_protection_page(
+    request: Request,
+    session: ManagerSession,
+    programme_id: str,
+    query: str,
+    *,
+    errors: dict[str, str] | None = None,
+    duties: list[data_rights.RetentionDuty] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The search by reference or email; for a found subject what is stored, the retention
+    duties in force, the export and (where no duty applies) the erasure with confirmation."""
+    language = await _language_of(request, programme_id)
+    summary, found_duties, missing = None, duties or [], False
+    if query:
+        try:
+            summary, found_duties = await data_rights.preview(
+                sessions_of(request), programme_id, query
+            )
+        except data_rights.NoSubject:
+            missing = True
+    async with sessions_of(request)() as db:
+        row = await data.programme_row(db, programme_id)
+    context = {
+        "programme": Programme.model_validate(row.definition) if row else None,
+        "query": query,
+        "summary": summary,
+        "duties": [d.words(language) for d in found_duties],
+        "missing": missing,
+        "errors": errors or {},
+        "done": request.query_params.get("done"),
+        "descriptions": {k: translate(language, v) for k, v in data_rights.DESCRIPTIONS.items()},
+    }
+    return render(
+        request,
+        "data_protection.html",
+        context,
+        language=language,
+        session=session,
+        status_code=status_code,
+    )
+
+
+@router.get("/programmes/{programme_id}/data-protection")
+async def data_protection(
+    request: Request, programme_id: str, session: ManagerSession = Depends(managing)
+) -> Response:
+    query = (request.query_params.get("q") or "").strip()[:320]
+    return await data_protection_page(request, session, programme_id, query)
+
+
+@router.post("/programmes/{programme_id}/data-protection/export")
+async def data_export(
+    request: Request, programme_id: str, session: ManagerSession = Depends(steering)
+) -> Response:
+    query = field(await request.form(), "q")[:320]
+    language = await _language_of(request, programme_id)
+    if not query:
+        errors = {"q": TEXT[language]["required"]}
+        return await data_protection_page(
+            request, session, programme_id, query, errors=errors, status_code=422
+        )
+    try:
+        archive, summary = await data_rights.export_archive(
+            sessions_of(request),
+            settings_of(request).documents_dir,
+            programme_id,
+            query,
+            actor=session.manager or "",
+            language=language,
+        )
+    except data_rights.NoSubject:
+        return await data_protection_page(request, session, programme_id, query, status_code=404)
+    name = "-".join(summary.references) if summary.references else "person"
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{programme_id}-{name}-data.zip")[:120]
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/programmes/{programme_id}/data-protection/erase")
+async def data_erase(
+    request: Request, programme_id: str, session: ManagerSession = Depends(steering)
+) -> Response:
+    form = await request.form()
+    query = field(form, "q")[:320]
+    t = TEXT[await _language_of(request, programme_id)]
+    if not query:
+        return await data_protection_page(
+            request, session, programme_id, query, errors={"q": t["required"]}, status_code=422
+        )
+    if field(form, "confirm") != "yes":
+        errors = {"confirm": t["confirm_erase_missing"]}
+        return await data_protection_page(
+            request, session, programme_id, query, errors=errors, status_code=422
+        )
+    try:
+        await data_rights.erase(
+            sessions_of(request),
+            settings_of(request).documents_dir,
+            programme_id,
+            query,
+            actor=session.manager or "",
+        )
+    except data_rights.NoSubject:
+        return await data_protection_page(request, session, programme_id, query, status_code=404)
+    except data_rights.ErasureRefused as refused:
+        return await data_protection_page(
+            request, session, programme_id, query, duties=refused.duties, status_code=409
+        )
+    return RedirectResponse(
+        f"/manage/programmes/{quote(programme_id)}/data-protection?done=erased", 303
     )
 
 

@@ -163,6 +163,31 @@ WORDS: dict[str, Message] = {
     "to_mailbox": N_("Back to the mailbox"),
     "bad_name": N_("Not a valid email name."),
     "shown_newest": N_("Showing the newest"),
+    "data_protection": N_("Data protection: access and erasure"),
+    "data_protection_intro": N_(
+        "Everything stored about a person or organisation in this programme, found by an "
+        "application reference or an email address: exported as a ZIP archive (GDPR Art. 15) "
+        "or erased early where no retention duty applies (Art. 17). Both are written to the "
+        "audit log."
+    ),
+    "subject_query": N_("Reference or email address"),
+    "search": N_("Search"),
+    "nothing_stored": N_("Nothing is stored about this reference or address in this programme."),
+    "stored_about": N_("Stored about the request"),
+    "table": N_("Where"),
+    "count": N_("Entries"),
+    "stored_files": N_("Stored files"),
+    "export_data": N_("Download everything as a ZIP archive"),
+    "retention_in_force": N_("Retention duties in force: the data cannot be erased yet."),
+    "no_retention": N_("No retention duty applies: the data may be erased now."),
+    "erase_data": N_("Erase now"),
+    "erase_warning": N_(
+        "Names, addresses, email addresses, free texts and files are erased for good; "
+        "references, amounts, scores and dates stay for the statistics."
+    ),
+    "confirm_erase": N_("Yes, erase these data for good"),
+    "confirm_erase_missing": N_("Please confirm the erasure."),
+    "done_erased": N_("The data were erased; the audit log records it."),
 }
 
 

@@ -23,13 +23,13 @@ from activities.documents import document_path
 from grantflow.client import Refused, programme_workflow_id
 from grantflow.i18n import t
 from grantflow.links import PlainSerializer
-from grantflow.staging import discard, stage_application
+from grantflow.staging import Consent, discard, stage_application
 from models.application import ApplicationForm
 from models.call import Phase, SubmitReceipt
 from models.orm import Application, AuditEntry, Document
 from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
-from portal import application_form, forwarding, throttle, uploads
+from portal import application_form, forwarding, notices, throttle, uploads
 from portal.body_limit import allow, read_form
 from portal.pages import page, sessions_of, settings_of
 from workflows.programme import ProgrammeWorkflow
@@ -211,6 +211,7 @@ def _labels(programme: Programme) -> dict[str, str]:
     labels.update({f.path: f.label for f in fields})
     labels.update({u.name: u.label for u in application_form.uploads(programme)})
     labels["attachments"] = application_form.label("attachments", programme.language)
+    labels[notices.CONSENT_FIELD] = t(programme.language, "Privacy notice")
     return labels
 
 
@@ -256,6 +257,10 @@ async def _read(request: Request, call: Call) -> Submission:
         except uploads.Rejected as rejected:
             submission.errors[slot.name] = str(rejected)
     data["attachments"] = [{"name": f.name, "kind": f.kind} for f in submission.files]
+    if values.get(notices.CONSENT_FIELD) not in ("1", "on", "true", "yes"):
+        submission.errors[notices.CONSENT_FIELD] = t(
+            language, "Please confirm that you have read the privacy notice."
+        )
     try:
         submission.form = ApplicationForm.model_validate(data)
     except ValidationError as error:
@@ -297,7 +302,9 @@ async def apply(request: Request, programme_id: str) -> Response:
     held = await uploads.hold(
         sessions, settings.documents_dir, programme.id, language, submission.files
     )
-    staged = await stage_application(sessions, programme.id, submission.form)
+    notice = notices.privacy_notice(settings)
+    consent = Consent(datetime.now(UTC), notice.sha256 if notice else None)
+    staged = await stage_application(sessions, programme.id, submission.form, consent)
     try:
         receipt = await forwarding.submit(
             request,

@@ -13,6 +13,7 @@ from rich.markup import escape
 from grantflow import validation_words
 from grantflow.cli import (
     award,
+    data,
     database,
     deadline,
     decision,
@@ -55,6 +56,7 @@ app.command("withdraw", help=intake.WITHDRAW_HELP)(intake.withdraw)
 
 app.add_typer(programme.app, name="programme")
 app.add_typer(database.app, name="db")
+app.add_typer(data.app, name="data")
 app.add_typer(mail.app, name="mail")
 app.add_typer(jury.app, name="jury")
 app.add_typer(decision.app, name="decision")

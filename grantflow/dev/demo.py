@@ -346,4 +346,5 @@ def _application(town: str, index: int, rng: random.Random) -> dict[str, str]:
         "partners": "Volkshochschule",
         "requested_amount": "40.000,00",
         "council_resolution": "1",
+        "privacy_consent": "1",
     }

@@ -137,6 +137,7 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
     settings = with_dev_secrets(settings).model_copy(
         update={"portal_mailbox": True, "portal_host": host}
     )
+    settings = with_sample_notices(settings)
     if settings.portal_managers:
         return settings, None
     from argon2 import PasswordHasher
@@ -148,6 +149,19 @@ def development(settings: Settings) -> tuple[Settings, Login | None]:
 
 LOOPBACK = "127.0.0.1"
 """Where the dev stack's portal listens unless told otherwise."""
+
+
+def with_sample_notices(settings: Settings) -> Settings:
+    """The neutral sample privacy notice and imprint (they say they are samples) where the
+    settings name none."""
+    from portal.notices import SAMPLE_IMPRINT, SAMPLE_PRIVACY_NOTICE
+
+    return settings.model_copy(
+        update={
+            "privacy_notice_file": settings.privacy_notice_file or SAMPLE_PRIVACY_NOTICE,
+            "imprint_file": settings.imprint_file or SAMPLE_IMPRINT,
+        }
+    )
 
 DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
 """The example programme's manager: the demo's proposal emails reach the one who logs in."""

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("form", sa.JSON(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("privacy_consent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("privacy_notice_sha256", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staged_applications")),
     )
     op.create_index(

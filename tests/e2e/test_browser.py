@@ -273,6 +273,7 @@ async def fill_application(page: Page, name: str, email: str) -> None:
     await page.get_by_label("Partner").fill("Volkshochschule")
     await page.get_by_label("Beantragter Betrag").fill("40.000,00")
     await page.get_by_label("Ein Beschluss des Gemeinderats bzw. Kreistags liegt vor").check()
+    await page.get_by_label("Ich habe die Datenschutzhinweise gelesen", exact=False).check()
     attachments = page.get_by_role("group", name="Anlagen")
     await attachments.get_by_label("Beschluss des Gemeinderats").set_input_files(
         {"name": "beschluss.pdf", "mimeType": "application/pdf", "buffer": PDF}

@@ -91,6 +91,7 @@ def form_data(name: str = "Stadt Musterhausen", **changes: str) -> dict[str, str
         "partners": "Volkshochschule",
         "requested_amount": "40.000,00",
         "council_resolution": "1",
+        "privacy_consent": "1",
     }
     data.update(changes)
     return data
