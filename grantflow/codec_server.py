@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -64,6 +65,8 @@ def codec_app(codec: PayloadCodec, token: str, ui_origin: str) -> Starlette:
             result = Payloads(payloads=await convert(payloads.payloads))
         except ValueError as error:  # a payload of a key this server does not have
             return cors(request, Response(str(error), status_code=422))
+        except InvalidTag:  # altered, or encrypted with another key of the same id
+            return cors(request, Response("payload does not decrypt", status_code=422))
         body = json_format.MessageToJson(result)
         return cors(request, Response(body, media_type="application/json"))
 

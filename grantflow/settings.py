@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     payload_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Keys that encrypt what Temporal stores, as JSON {key id: base64 of 32 "
-        "bytes}; the last one encrypts, all decrypt (`grantflow codec new-key`)",
+        "bytes}; the last one encrypts, all decrypt (`grantflow codec-key`)",
     )
 
     # Codec server (operators read payloads in the Web UI and the temporal CLI)

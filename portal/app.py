@@ -50,13 +50,15 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json" if dev_stack(settings) else None,
     )
+    # Bodies counted as they arrive (413 past the route's limit), inside the protection, so
+    # that its answers carry the security headers too.
+    app.add_middleware(BodyLimit)
     protect(app, settings)
     app.state.settings = settings
     app.state.throttle = Throttle(settings)
     app.state.templates = templates()
     app.state.client = None
     app.state.client_factory = client_factory or (lambda: connect(settings))
-    app.add_middleware(BodyLimit)  # bodies counted as they arrive: 413 past the route's limit
     app.mount("/static", StaticFiles(directory=TEMPLATES / "portal" / "static"), name="static")
     app.include_router(public.router)
     app.include_router(notices.router)

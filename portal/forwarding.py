@@ -23,12 +23,12 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from pydantic import BaseModel
 from sqlalchemy import delete, select, update
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from grantflow import staging
 from grantflow.client import Refused, Unreachable, send_update
 from grantflow.i18n import N_, t
+from grantflow.links import PlainSerializer
 from models.call import SubmitApplication, SubmitReceipt
 from models.orm import PendingSubmission, UsedLink
 from models.orm import Programme as ProgrammeRow
@@ -335,9 +336,13 @@ def forwarder_of(app: FastAPI) -> Forwarder:
 # --- the receipt ----------------------------------------------------------------------------
 
 
-def _signer(request: Request) -> URLSafeSerializer:
+RECEIVED_MAX_AGE = timedelta(days=30)
+"""How long the link to a stored submission's receipt shows what became of it."""
+
+
+def _signer(request: Request) -> PlainSerializer:
     secret = settings_of(request).link_secret.get_secret_value()
-    return URLSafeSerializer(secret, salt=RECEIVED_SALT)
+    return PlainSerializer(secret, salt=RECEIVED_SALT)
 
 
 def receipt_url(request: Request, pending_id: int) -> str:
@@ -348,7 +353,9 @@ def receipt_url(request: Request, pending_id: int) -> str:
 async def received(request: Request, pending_id: int, token: str = "") -> Response:
     """When it arrived and what became of it: shown only with the signed link."""
     try:
-        valid = _signer(request).loads(token) == pending_id
+        valid = (
+            _signer(request).loads(token, max_age=RECEIVED_MAX_AGE.total_seconds()) == pending_id
+        )
     except BadSignature:
         valid = False
     async with sessions_of(request)() as session:

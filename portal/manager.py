@@ -192,11 +192,13 @@ async def login(request: Request) -> Response:
     email, target = field(form, "email"), safe_target(field(form, "next"))
     settings = settings_of(request)
     account = throttle.account_key(email)
-    if refusal := await throttle.sign_in_refusal(request, account):
-        return throttle.too_many(request, refusal, asked)
-    manager = await authenticate(settings, email, str(form.get("password") or ""))
+    async with throttle.sign_in_slot(request):  # the limits judge each attempt in its turn
+        if refusal := await throttle.sign_in_refusal(request, account):
+            return throttle.too_many(request, refusal, asked)
+        manager = await authenticate(settings, email, str(form.get("password") or ""))
+        if manager is None:
+            await throttle.sign_in_failed(request, account)
     if manager is None:
-        await throttle.sign_in_failed(request, account)
         return render(
             request,
             "login.html",

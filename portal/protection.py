@@ -35,7 +35,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 HSTS = "max-age=31536000"
 
-PRIVATE_PATHS = ("/l/", "/manage", "/mailbox")
+PRIVATE_PATHS = ("/l/", "/manage", "/mailbox", "/received/")
 """Pages for one person (signed links, managers, the dev mailbox): never stored by a cache."""
 
 EXPORT_TYPES = (

@@ -13,6 +13,7 @@ the body is read.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -69,6 +70,10 @@ class Throttle:
         self.rules: dict[str, list[RateLimitItem]] = {
             rule: parse_many(getattr(settings, name)) for rule, name in RULES.items()
         }
+        self.sign_in_slots = asyncio.Semaphore(1)
+        """One password check (argon2, 64 MiB) at a time: a burst of sign-ins queues here, and
+        each is judged by the limits only in its turn, so parallel wrong passwords cannot run
+        past the lockout nor take the memory of many argon2 runs at once."""
 
     async def _retry_after(self, limit: RateLimitItem, key: tuple[str, ...]) -> int:
         stats = await self.limiter.get_window_stats(limit, *key)
@@ -206,3 +211,8 @@ async def link_post(request: Request, token: str) -> Response | None:
         if row is not None and row.definition.get("language") in LANGUAGES:
             language = row.definition["language"]
     return too_many(request, refusal, language)
+
+
+def sign_in_slot(request: Request) -> asyncio.Semaphore:
+    """Hold it while checking the limits and the password of one sign-in."""
+    return throttle_of(request).sign_in_slots

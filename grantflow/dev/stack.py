@@ -163,6 +163,7 @@ def with_sample_notices(settings: Settings) -> Settings:
         }
     )
 
+
 DEV_MANAGER = "programmleitung@fuehrungsakademie.example"
 """The example programme's manager: the demo's proposal emails reach the one who logs in."""
 

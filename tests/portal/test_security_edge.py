@@ -6,6 +6,7 @@ address), on the real, migrated database; no Temporal is needed for any of it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import re
@@ -96,6 +97,19 @@ def assert_protected(response: httpx.Response, *, private: bool) -> None:
 
 
 # --- sign-in: lockout by address and by account -----------------------------------------------
+
+
+async def test_a_burst_of_parallel_wrong_passwords_cannot_run_past_the_lockout(
+    settings, sessions, monkeypatch
+):
+    counting = CountingHasher(auth.hasher)
+    monkeypatch.setattr(auth, "hasher", counting)
+    async with portal(with_manager(settings)) as app, client(app, ATTACKER) as attacker:
+        limit = 10  # GRANTFLOW_RATE_LIMIT_SIGN_IN_ADDRESS: 10 per 15 minutes
+        answers = await asyncio.gather(*(try_sign_in(attacker, f"falsch-{n}") for n in range(30)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(401) == limit and statuses.count(429) == 30 - limit
+    assert counting.verified == limit  # argon2 never ran for the refused ones
 
 
 async def test_wrong_passwords_lock_the_address_out_before_argon2(
@@ -249,6 +263,15 @@ async def test_every_response_carries_the_security_headers(settings, sessions):
         assert personal[-1].headers["content-type"].startswith("text/csv")
         for response in personal:
             assert_protected(response, private=True)
+
+        # A body over its limit is refused by the body limit, with the headers all the same.
+        too_large = await http.post(
+            "/manage/login",
+            content=b"x" * (3 * 1024 * 1024),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert too_large.status_code == 413
+        assert_protected(too_large, private=True)
 
 
 async def test_hsts_when_the_portal_is_served_over_https(settings):
