@@ -40,7 +40,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -365,8 +369,9 @@ async def start_programme(
     client: Client, programme: Programme, task_queue: str, source: str
 ) -> datetime | None:
     """Start ``programme`` (read from the file named ``source``) the same way from the CLI,
-    the portal and the demo; None when it was started, else the moment the already running
-    workflow started."""
+    the portal and the demo; None when it was started, else the moment the workflow of that
+    id started. A programme id is used once: a programme that ended is never started again
+    (its record and its references belong to it; a new edition gets a new id)."""
     workflow_id = programme_workflow_id(programme.id)
     attributes = TypedSearchAttributes(
         [
@@ -383,6 +388,7 @@ async def start_programme(
             ProgrammeInput(programme=programme),
             id=workflow_id,
             task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=attributes,
             static_summary=t(
                 programme.language,
@@ -402,10 +408,7 @@ async def start_programme(
         )
         return None
     except WorkflowAlreadyStartedError:
-        described = await client.get_workflow_handle(workflow_id).describe()
-        if described.status == WorkflowExecutionStatus.RUNNING:
-            return described.start_time
-        raise
+        return (await client.get_workflow_handle(workflow_id).describe()).start_time
 
 
 # --- the retention purge (workflows/purge.py) ----------------------------------------------

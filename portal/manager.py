@@ -36,6 +36,7 @@ from grantflow.definitions import DefinitionError, parse_yaml, validate
 from grantflow.status_words import count_words, facts_words, phase_words
 from models.call import ApproveSelection, ExtendDeadline, Move, SetEligibility
 from models.orm import Document
+from models.orm import Programme as ProgrammeRow
 from models.programme import Programme
 from models.support import EndSupport, ReviewReport
 from portal import manager_data as data
@@ -280,8 +281,13 @@ async def start_new_programme(
     except DefinitionError as error:
         problems = [{"path": p.path, "message": p.words(language)} for p in error.problems]
         return again(None, problems, 422)
-    if not may_manage(settings_of(request), session.manager, programme.model_dump(mode="json")):
+    settings = settings_of(request)
+    if not may_manage(settings, session.manager, programme.model_dump(mode="json")):
         return again(t["not_named"], [], 422)
+    async with sessions_of(request)() as db:
+        existing = await db.get(ProgrammeRow, programme.id)
+    if existing is not None and not may_manage(settings, session.manager, existing.definition):
+        return again(t["not_named"], [], 422)  # someone else's id: neither taken nor revealed
     try:
         client = await client_of(request)
         since = await start_programme(client, programme, settings_of(request).task_queue, source)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from argon2 import PasswordHasher
 from itsdangerous import URLSafeTimedSerializer
 from pydantic import SecretStr
@@ -32,6 +33,7 @@ from activities.records import RecordActivities
 from grantflow.dev.secrets import secrets_file, with_dev_secrets
 from grantflow.settings import Settings
 from models.orm import Document, ManagerSessionRow
+from models.orm import Programme as ProgrammeRow
 from models.programme import Person
 from models.records import RegisterProgramme
 from portal.app import create_app
@@ -446,3 +448,31 @@ async def test_a_manager_cannot_start_a_programme_that_does_not_name_them(settin
         assert response.status_code == 422
         assert TEXT["de"]["not_named"] in html.unescape(response.text)
     assert calls == []
+
+
+async def test_a_manager_cannot_take_over_another_programmes_id(settings, sessions):
+    """B uploads a definition with A's id that names B: refused like any programme not theirs,
+    nothing reaches Temporal and A's record stays A's."""
+    settings = secure_settings(settings)
+    a_id, _, _ = await two_programmes(settings, sessions)
+    taken = programme_at(datetime.now(UTC)).model_copy(update={"id": a_id})
+    organiser = taken.organiser.model_copy(update={"managers": [Person(name="B", email=OTHER)]})
+    definition = yaml.safe_dump(
+        taken.model_copy(update={"organiser": organiser}).model_dump(mode="json"),
+        allow_unicode=True,
+    )
+    calls: list[int] = []
+    async with portal(settings, calls) as http:
+        csrf = await sign_in(http, OTHER)
+        calls.clear()
+        response = await http.post(
+            "/manage/programmes/new",
+            data={"csrf_token": csrf},
+            files={"definition": ("programme.yaml", definition.encode(), "text/yaml")},
+        )
+    assert response.status_code == 422
+    assert TEXT["de"]["not_named"] in html.unescape(response.text)
+    assert calls == []
+    async with sessions() as db:
+        row = await db.get(ProgrammeRow, a_id)
+    assert [m["email"] for m in row.definition["organiser"]["managers"]] != [OTHER]
