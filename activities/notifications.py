@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.documents import document_path
 from activities.lookup import ApplicationLookup
-from grantflow.formatting import template_environment
+from grantflow.formatting import template_environment, without_addresses
 from grantflow.i18n import N_, t, tn
 from grantflow.links import SIGNED_IN_THIS_EMAIL, LinkSigner
 from grantflow.settings import Settings, get_settings
@@ -407,15 +407,6 @@ def invitation_ics(event: CalendarEvent, recipient: Recipient) -> bytes:
     calendar.add_component(entry)
     calendar.add_missing_timezones()
     return calendar.to_ical()
-
-
-ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
-
-
-def without_addresses(text: str) -> str:
-    """An SMTP server's words with every address in them replaced (they end up in failures
-    and the outbox's error column, where no address belongs)."""
-    return ADDRESS.sub("<address>", text)
 
 
 def _response(error: aiosmtplib.SMTPException) -> tuple[int, str]:

@@ -696,6 +696,10 @@ async def _set_eligibility(
     application.status = "eligible" if eligible else "ineligible"
 
 
+STAGED_APPLICATION_MISSING = "StagedApplicationMissing"
+"""ApplicationError type: the staged form of an application is gone or altered."""
+
+
 async def _unstage(session: AsyncSession, record: StoreApplication) -> StagedApplicationRow:
     """The staged row of ``record``, its form checked against its hash; the row is deleted."""
     staged = record.staged
@@ -705,7 +709,7 @@ async def _unstage(session: AsyncSession, record: StoreApplication) -> StagedApp
     if form is None or form.sha256() != staged.sha256:
         raise ApplicationError(
             f"{record.reference}: the staged application {staged.id} is missing or altered",
-            type="StagedApplicationMissing",
+            type=STAGED_APPLICATION_MISSING,
             non_retryable=True,
         )
     await session.execute(delete(StagedApplicationRow).where(StagedApplicationRow.id == staged.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from importlib.resources import files
@@ -101,3 +102,12 @@ def template_environment(subfolder: str) -> Environment:
         applicant_type=format_applicant_type,
     )
     return i18n.install(environment)
+
+
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with email addresses blanked (``…@…``): failures, current details and error
+    columns are no place for personal data."""
+    return ADDRESS.sub("…@…", text)

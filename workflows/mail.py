@@ -8,7 +8,6 @@ the programme continue where it stood.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -20,12 +19,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.notifications import RECIPIENT_REJECTED, NotificationActivities
+    from activities.records import STAGED_APPLICATION_MISSING
+    from grantflow.formatting import without_addresses
     from models.messages import DeliveryReport, DocumentRequest, EmailBatch, StoredDocument
     from workflows.texts import waiting_for
 
 T = TypeVar("T")
-ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 PAUSE = timedelta(minutes=10)
+FINAL = (RECIPIENT_REJECTED, STAGED_APPLICATION_MISSING)
+"""Errors the calling step answers itself (an address refused for good, a staged application
+that is gone): no pause, no retry."""
 
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -47,17 +50,12 @@ async def persevere(step: Callable[[], Awaitable[T]], what: str, language: str =
             return await step()
         except ActivityError as error:
             cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == RECIPIENT_REJECTED:
+            if isinstance(cause, ApplicationError) and cause.type in FINAL:
                 raise
             problem = without_addresses(str(cause))
             workflow.logger.error("%s failed, retrying in %s: %s", what, PAUSE, problem)
             workflow.set_current_details(waiting_for(language, "broken", what=what, cause=problem))
             await workflow.sleep(PAUSE, summary=waiting_for(language, "retry", what=what))
-
-
-def without_addresses(text: str) -> str:
-    """``text`` with email addresses blanked: current details are no place for personal data."""
-    return ADDRESS.sub("…@…", text)
 
 
 async def send_emails(batch: EmailBatch) -> DeliveryReport:

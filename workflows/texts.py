@@ -19,6 +19,9 @@ REFUSALS: dict[str, str] = {
     "duplicate": N_(
         "'%(name)s' has already applied with %(reference)s; each organisation applies once."
     ),
+    "not_received": N_(
+        "The application could not be taken over from the portal; please send it again."
+    ),
     "duplicate_organisation": N_(
         "This organisation has already applied with %(reference)s; each organisation applies once."
     ),

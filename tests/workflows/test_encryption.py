@@ -129,3 +129,32 @@ async def task_failure(handle) -> str:
                 return str(await handle._client.data_converter.decode_failure(failure))
         await asyncio.sleep(0.1)
     pytest.fail("no workflow task failed")
+
+
+async def test_a_staged_application_gone_or_altered_is_not_received(
+    dev_env, settings, sessions, smtp, pdf_executor
+):
+    """The workflow refuses it (no pause, no stuck programme), takes nothing of it, and the
+    same organisation can send it again."""
+    from grantflow.client import Refused
+    from grantflow.staging import stage_application
+    from models.application import ApplicationForm
+
+    client = client_with(dev_env, {"k1": K1})
+    form = ApplicationForm.model_validate(application(4))
+    async with build_worker(client, settings, sessions, pdf_executor):
+        programme, handle = await start(client, settings)
+        await phase(handle, Phase.OPEN)
+        altered = await stage_application(sessions, programme.id, form)
+        altered.staged.sha256 = "0" * 64
+        with pytest.raises(Refused, match="nicht aus dem Portal übernommen"):
+            await send_update(handle, ProgrammeWorkflow.submit_application, altered)
+        assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 0
+        again = await send_update(
+            handle,
+            ProgrammeWorkflow.submit_application,
+            await stage_application(sessions, programme.id, form),
+            result_type=SubmitReceipt,
+        )
+        assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+    assert again.reference

@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributeKey
 
 from grantflow.client import meeting_workflow_id, send_update, start_programme, support_workflow_id
 from grantflow.definitions import load_programme
+from grantflow.formatting import without_addresses
 from grantflow.settings import SEARCH_ATTRIBUTES
 from models.call import ApproveSelection, AwardResponse, Phase, SubmitScore
 from models.programme import Programme
@@ -25,7 +26,6 @@ from tests.e2e.test_call import _assignments, _proposal, _until, submit
 from tests.scenario import EXAMPLE, application, with_timeline
 from tests.workflows.test_call_updates import wait_for_phase
 from worker import build_worker
-from workflows.mail import without_addresses
 from workflows.programme import ProgrammeWorkflow
 
 APPLICANTS = 2

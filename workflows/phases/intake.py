@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -155,16 +155,21 @@ class IntakePhase(ProgrammeCore):
         self.identities[applying.identity] = reference
         self.updates_this_run += 1
         now = workflow.now()
-        await self.record(
-            RecordActivities.store_application,
-            StoreApplication(
-                programme_id=self.programme.id,
-                reference=reference,
-                form=applying.form,
-                staged=submission.staged,
-                submitted_at=now,
-            ),
-        )
+        try:
+            await self.record(
+                RecordActivities.store_application,
+                StoreApplication(
+                    programme_id=self.programme.id,
+                    reference=reference,
+                    form=applying.form,
+                    staged=submission.staged,
+                    submitted_at=now,
+                ),
+            )
+        except ActivityError:  # its staged form is gone or altered: nothing was received
+            del self.state.entries[reference]
+            self.identities.pop(applying.identity, None)
+            raise ApplicationError(self.say("not_received")) from None
         self.state.receipts_due.append(reference)
         self.show_details()
         return SubmitReceipt(reference=reference, submitted_at=now)
