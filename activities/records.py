@@ -197,6 +197,7 @@ class RecordActivities:
                     body=form.model_dump(mode="json"),
                     status="submitted",
                     submitted_at=record.submitted_at,
+                    staged_id=staged.id if staged else None,
                     privacy_consent_at=staged.privacy_consent_at if staged else None,
                     privacy_notice_sha256=staged.privacy_notice_sha256 if staged else None,
                 )

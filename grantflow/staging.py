@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from models.application import ApplicationForm, StagedApplication, identity_hash
-from models.call import SubmitApplication
-from models.orm import StagedApplicationRow
+from models.call import SubmitApplication, SubmitReceipt
+from models.orm import Application, StagedApplicationRow
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,19 @@ async def discard(sessions: async_sessionmaker, submission: SubmitApplication) -
         await session.execute(
             delete(StagedApplicationRow).where(StagedApplicationRow.id == submission.staged.id)
         )
+
+
+async def received_as(
+    sessions: async_sessionmaker, submission: SubmitApplication
+) -> SubmitReceipt | None:
+    """The receipt of a staged application the workflow has taken already (its answer was lost,
+    e.g. a forward repeated after the intake continued as new); None if it has not."""
+    if submission.staged is None:
+        return None
+    async with sessions() as session:
+        application = await session.scalar(
+            select(Application).where(Application.staged_id == submission.staged.id)
+        )
+    if application is None:
+        return None
+    return SubmitReceipt(reference=application.reference, submitted_at=application.submitted_at)

@@ -107,6 +107,9 @@ class Application(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the retention purge erased the applicant's personal data (figures stay)."""
+    staged_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The staged form it was taken from (``staged_applications``, deleted then): how a sender
+    that lost the workflow's answer finds its application again."""
     privacy_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the applicant confirmed the privacy notice on the portal's form (None: not there)."""
     privacy_notice_sha256: Mapped[str | None] = mapped_column(String(64))

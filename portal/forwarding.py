@@ -10,7 +10,9 @@ processed. The :class:`Forwarder` (a task of the portal's lifespan, woken every
 :data:`RETRY_SECONDS` and by every later request) sends what is stored once Temporal answers,
 in order of arrival, each under the update id it was stored with: Temporal runs an update id
 at most once per run, so a forward that is retried (after a crash, or by a second portal
-process) cannot count twice.
+process) cannot count twice within a run; an application retried after the intake continued
+as new is refused as its own twin and recognised by its staged form
+(:func:`grantflow.staging.received_as`).
 
 Any other action (the managers' steering) is not stored: :class:`grantflow.client.Unreachable`
 ends in a clear "please try again" page with status 503, and nothing is written.
@@ -163,10 +165,11 @@ class Forwarder:
         self._task = asyncio.create_task(self._run(), name="grantflow-forwarder")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Cancel the task until it has ended (a cancellation that meets a wake-up at the same
+        moment can be lost inside asyncio; asking again ends it all the same)."""
+        while self._task is not None and not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=1)
 
     def wake(self, *, pending: bool = False) -> None:
         """Try again now (when something is waiting)."""
@@ -177,7 +180,8 @@ class Forwarder:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), RETRY_SECONDS)
+                async with asyncio.timeout(RETRY_SECONDS):
+                    await self._event.wait()
             self._event.clear()
             if not self.pending:
                 continue
@@ -243,12 +247,17 @@ class Forwarder:
         except Unreachable:
             return "away"
         except Refused as refusal:
-            await self._refused(row)
-            await self._finish(row, refusal=str(refusal))
-            log.info(
-                "stored %s %s for %s refused by the workflow", row.kind, row.id, row.programme_id
-            )
-            return "done"
+            result = await self._received_before(row)
+            if result is None:
+                await self._refused(row)
+                await self._finish(row, refusal=str(refusal))
+                log.info(
+                    "stored %s %s for %s refused by the workflow",
+                    row.kind,
+                    row.id,
+                    row.programme_id,
+                )
+                return "done"
         except Exception:
             _stop_if_cancelled()
             log.exception("stored %s %s for %s not forwarded", row.kind, row.id, row.programme_id)
@@ -257,6 +266,14 @@ class Forwarder:
         await self._finish(row, outcome=outcome)
         log.info("stored %s %s for %s forwarded", row.kind, row.id, row.programme_id)
         return "done"
+
+    async def _received_before(self, row: PendingSubmission) -> SubmitReceipt | None:
+        """An application refused as its own twin was taken by an earlier attempt whose answer
+        was lost (the update id is not recognised once the intake continued as new)."""
+        if row.kind != "application":
+            return None
+        submission = SubmitApplication.model_validate(row.payload)
+        return await staging.received_as(self.app.state.sessions, submission)
 
     async def _forwarded(self, row: PendingSubmission, result: Any) -> dict[str, Any]:
         """What remains to do after the workflow took it (both steps may run twice)."""

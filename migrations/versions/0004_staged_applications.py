@@ -5,7 +5,8 @@ Revises: 0003
 Create Date: 2026-12-02
 
 Application forms stored before they are submitted, so the workflow's history carries only
-their id, hash and the facts the workflow judges by, never names, contacts or texts.
+their id, hash and the facts the workflow judges by, never names, contacts or texts; each
+application remembers the staged form it was taken from.
 """
 
 from collections.abc import Sequence
@@ -31,6 +32,9 @@ def upgrade() -> None:
         sa.Column("privacy_notice_sha256", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staged_applications")),
     )
+    with op.batch_alter_table("applications") as batch:
+        batch.add_column(sa.Column("staged_id", sa.String(length=32), nullable=True))
+        batch.create_index(batch.f("ix_applications_staged_id"), ["staged_id"], unique=False)
     op.create_index(
         op.f("ix_staged_applications_programme_id"),
         "staged_applications",
@@ -40,5 +44,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("applications") as batch:
+        batch.drop_index(batch.f("ix_applications_staged_id"))
+        batch.drop_column("staged_id")
     op.drop_index(op.f("ix_staged_applications_programme_id"), table_name="staged_applications")
     op.drop_table("staged_applications")
