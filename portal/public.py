@@ -333,6 +333,7 @@ async def apply(request: Request, programme_id: str) -> Response:
         )
     except Exception:
         logger.exception("application to %s could not be delivered", programme.id)
+        await discard(sessions, staged)  # not taken: a late store finds nothing and refuses
         await uploads.discard(sessions, settings.documents_dir, held)
         return page(
             request, "public/unavailable.html", {"call": call}, language=language, status_code=503
