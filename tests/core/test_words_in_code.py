@@ -66,6 +66,8 @@ INTERNAL = {
     ("activities/records.py", "{}: the staged application {} is missing or altered"),
     ("grantflow/codec.py", "no payload key"),
     ("grantflow/codec_server.py", "the codec token must have at least 32 bytes"),
+    # The codec server's answer to the Web UI or the temporal CLI (a protocol error body).
+    ("grantflow/codec_server.py", "payload does not decrypt"),
     ("models/call.py", "either form or staged"),
     # WeasyPrint's refused fetches: a template that reaches outside is a bug (it logs them).
     ("activities/documents.py", "refused: only files of the templates folder"),
