@@ -403,7 +403,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
     summaries = [
         text
         for history in (*histories.values(), meeting_history, programme_history)
-        for text in _summaries(history)
+        for text in await _summaries(history, env.client.data_converter)
     ]
     assert not [text for text in summaries if GERMAN.search(text)]
     for words in (
@@ -418,7 +418,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
 
     # Reminders, notices and escalations follow the definition's days, at 09:00 London time.
     contact = {r: grant_application(i)["applicant"]["contact"]["email"] for i, r in enumerate(refs)}
-    sent = _sends(histories[silent], zone)
+    sent = await _sends(histories[silent], zone, env.client.data_converter)
     expected = []
     for milestone in programme.milestones:
         day = programme.milestone_due(milestone).date()
@@ -442,7 +442,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
     # The revised report's new due date (14 days later) brings its own reminder 10 days before.
     revised_due = programme.milestone_due(progress).date() + timedelta(days=4)
     assert (revised_due, "report_due_reminder") in [
-        (m.date(), k) for m, k in _sends(histories[revised], zone)
+        (m.date(), k) for m, k in await _sends(histories[revised], zone, env.client.data_converter)
     ]
     assert by_type["report_due_reminder"][contact[revised]] == 2 + 1
     assert by_type["report_due_reminder"][contact[on_time]] == 2
@@ -472,7 +472,7 @@ async def test_english_grant_programme_from_publication_to_close_out(
     ics = next(p for p in invitation.iter_attachments() if p.get_content_type() == "text/calendar")
     calendar = ics.get_content()
     assert "TZID=Europe/London" in calendar and "Leeds Civic Hall" in calendar
-    meeting_sends = _sends(meeting_history, zone)
+    meeting_sends = await _sends(meeting_history, zone, env.client.data_converter)
     invited_on = {m.date() for m, k in meeting_sends if k == "meeting_invitation"}
     assert invited_on == {(evening - timedelta(days=28)).date()}
     reminded = sorted({(m.date(), m.time()) for m, k in meeting_sends if k == "meeting_reminder"})
@@ -480,7 +480,8 @@ async def test_english_grant_programme_from_publication_to_close_out(
         (evening - timedelta(days=10)).date(),
         (evening - timedelta(days=1)).date(),
     ]
-    digest_days = [m.date() for m, k in _sends(programme_history, zone) if k == "progress_digest"]
+    sends = await _sends(programme_history, zone, env.client.data_converter)
+    digest_days = [m.date() for m, k in sends if k == "progress_digest"]
     assert digest_days == [
         programme.milestone_due(progress).date() + timedelta(days=progress.grace_days),
         programme.milestone_due(final).date() + timedelta(days=final.grace_days),
@@ -520,14 +521,16 @@ async def _details(handle) -> str:
     return (await handle.query(query, result_type=WorkflowMetadata)).current_details
 
 
-def _summaries(history) -> list[str]:
-    """The summaries of a workflow's timers (sleeps, waits with a timeout) and activities."""
+async def _summaries(history, converter) -> list[str]:
+    """The summaries of a workflow's timers (sleeps, waits with a timeout) and activities, as
+    an operator reads them through the codec (they are stored encrypted)."""
     kinds = (EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    return [
-        json.loads(event.user_metadata.summary.data)
+    payloads = [
+        event.user_metadata.summary
         for event in history.events
         if event.event_type in kinds and event.user_metadata.summary.data
     ]
+    return await converter.decode(payloads, [str] * len(payloads))
 
 
 def _pdf_texts(mails: list[EmailMessage]) -> dict[str, str]:
@@ -546,8 +549,9 @@ def _attachment_names(message: EmailMessage) -> list[str]:
     return [part.get_filename() or "" for part in message.iter_attachments()]
 
 
-def _sends(history, zone) -> list[tuple[datetime, str]]:
-    """(local time, message type) of every email batch a workflow scheduled, in order."""
+async def _sends(history, zone, converter) -> list[tuple[datetime, str]]:
+    """(local time, message type) of every email batch a workflow scheduled, in order (the
+    batches are stored encrypted: read through the codec)."""
     result = []
     for event in history.events:
         if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -555,7 +559,8 @@ def _sends(history, zone) -> list[tuple[datetime, str]]:
         attributes = event.activity_task_scheduled_event_attributes
         if attributes.activity_type.name != "send_emails":
             continue
-        batch = json.loads(attributes.input.payloads[0].data)
+        [payload] = await converter.payload_codec.decode([attributes.input.payloads[0]])
+        batch = json.loads(payload.data)
         moment = event.event_time.ToDatetime(tzinfo=UTC).astimezone(zone)
         result.append((moment.replace(second=0, microsecond=0), batch["message_type"]))
     return result
