@@ -138,6 +138,10 @@ class Entry(BaseModel):
     ] = "submitted"  # fmt: skip
     offer_deadline: datetime | None = None
     moved_up: bool = False
+    update_id: str | None = Field(
+        default=None, description="the Update that submitted it: a sender's retry is no twin"
+    )
+    submitted_at: datetime | None = None
 
 
 class CallState(BaseModel):

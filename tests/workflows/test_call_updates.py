@@ -280,3 +280,58 @@ async def test_refusals_after_the_deadline_and_in_the_jury(
             )
             assert words in message
         await handle.terminate("test finished")
+
+
+async def test_a_retried_application_after_continue_as_new_gets_its_receipt(
+    dev_env, settings, sessions, smtp, pdf_executor
+):
+    """The run that took an application continued as new before its answer reached the
+    sender; the sender sends it again under the same update id: the same receipt, no twin."""
+    from models.application import ApplicationForm, identity_hash
+    from models.call import CallState, Entry
+
+    base = with_timeline(
+        load_programme(EXAMPLE),
+        now(),
+        publication=timedelta(minutes=-1),
+        application_deadline=timedelta(hours=1),
+        jury_deadline=timedelta(days=20),
+    )
+    programme = base.model_copy(update={"id": f"t-{uuid.uuid4().hex[:10]}"})
+    form = ApplicationForm.model_validate(application(1))
+    taken = now()
+    state = CallState(
+        phase=Phase.OPEN,
+        deadline=programme.local(programme.timeline.application_deadline),
+        next_number=2,
+        entries={
+            f"{programme.references}-0001": Entry(
+                identity=identity_hash(form.applicant.identity),
+                type="municipality",
+                amount=form.requested_amount,
+                update_id="sent-once",
+                submitted_at=taken,
+            )
+        },
+    )
+    async with build_worker(dev_env.client, settings, sessions, pdf_executor):
+        handle = await dev_env.client.start_workflow(
+            ProgrammeWorkflow.run,
+            ProgrammeInput(programme=programme, state=state),
+            id=f"programme-{programme.id}",
+            task_queue=settings.task_queue,
+        )
+        await wait_for_phase(handle, Phase.OPEN)
+        submit = ProgrammeWorkflow.submit_application
+        again = await send_update(
+            handle,
+            submit,
+            SubmitApplication(form=application(1)),
+            result_type=SubmitReceipt,
+            update_id="sent-once",
+        )
+        assert again.reference == f"{programme.references}-0001" and again.submitted_at == taken
+        with pytest.raises(Refused, match="nur einmal"):
+            await send_update(handle, submit, SubmitApplication(form=application(1)))
+        assert (await handle.query(ProgrammeWorkflow.status)).counts["received"] == 1
+        await handle.terminate("test finished")

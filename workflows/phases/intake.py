@@ -145,12 +145,18 @@ class IntakePhase(ProgrammeCore):
     @workflow.update
     async def submit_application(self, submission: SubmitApplication) -> SubmitReceipt:
         applying = self.applying(submission)
+        if received := self.received_before(applying):  # the sender's retry: the same receipt
+            return received
         if applying.identity in self.identities:  # a twin arrived while this one was validated
             raise ApplicationError(self.duplicate(applying))
         reference = f"{self.programme.references}-{self.state.next_number:04d}"
         self.state.next_number += 1
         self.state.entries[reference] = Entry(
-            identity=applying.identity, type=applying.type, amount=applying.amount
+            identity=applying.identity,
+            type=applying.type,
+            amount=applying.amount,
+            update_id=workflow.current_update_info().id,
+            submitted_at=workflow.now(),
         )
         self.identities[applying.identity] = reference
         self.updates_this_run += 1
@@ -193,8 +199,20 @@ class IntakePhase(ProgrammeCore):
                     admitted=", ".join(t.value for t in admitted),
                 )
             )
-        if applying.identity in self.identities:
+        if applying.identity in self.identities and not self.received_before(applying):
             raise ValueError(self.duplicate(applying))
+
+    def received_before(self, applying: Applying) -> SubmitReceipt | None:
+        """The receipt of this very Update, taken before (its answer was lost when the run
+        continued as new, and the sender sent it again under the same update id)."""
+        reference = self.identities.get(applying.identity)
+        if reference is None:
+            return None
+        entry = self.state.entries[reference]
+        info = workflow.current_update_info()
+        if entry.update_id is None or info is None or entry.update_id != info.id:
+            return None
+        return SubmitReceipt(reference=reference, submitted_at=entry.submitted_at or workflow.now())
 
     def applying(self, submission: SubmitApplication) -> Applying:
         """The facts of a staged application, or of a whole form (validated here)."""
