@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -524,22 +522,6 @@ async def export_archive(
     )
     await _audit(sessions, programme_id, actor, "data_exported", subject, summary, now)
     return buffer.getvalue(), summary
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """``data`` to ``target`` via a temporary file in the same folder and ``os.replace``: the
-    archive is whole or absent, never half written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- erasure -----------------------------------------------------------------------------------

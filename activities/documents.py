@@ -120,10 +120,16 @@ def _safe_name(value: str | None) -> str:
     return cleaned or "_"
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` via a temporary file in the same folder and ``os.replace``."""
+def store_once(target: Path, data: bytes) -> None:
+    """A content-addressed file: written (atomically) unless the same name and size exist."""
     if target.is_file() and target.stat().st_size == len(data):
         return  # content-addressed: same name, same size → same bytes already stored
+    write_atomically(target, data)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """``data`` to ``target`` via a temporary file in the same folder and ``os.replace``: the
+    file is whole or absent, never half written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
     try:
@@ -235,7 +241,7 @@ class DocumentActivities:
             _safe_name(request.programme_id), request.kind, f"{sha256[:20]}.pdf"
         )
         target = document_path(self.documents_dir, str(relative))
-        await asyncio.to_thread(_write_atomically, target, pdf)
+        await asyncio.to_thread(store_once, target, pdf)
 
         row = Document(
             idempotency_key=request.key,

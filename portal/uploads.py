@@ -21,7 +21,7 @@ from fastapi import UploadFile
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.documents import _write_atomically, document_path
+from activities.documents import document_path, store_once
 from grantflow.i18n import N_, t
 from models.orm import Document
 from models.orm import Programme as ProgrammeRow
@@ -219,7 +219,7 @@ async def hold(
         await session.flush()  # the write lock (SQLite) is taken before any file is touched
         for accepted in unique:
             target = document_path(documents_dir, stored_path(programme_id, accepted))
-            await asyncio.to_thread(_write_atomically, target, accepted.data)
+            await asyncio.to_thread(store_once, target, accepted.data)
     return held
 
 

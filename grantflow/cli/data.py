@@ -15,6 +15,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities import data_rights
+from activities.documents import write_atomically
 from grantflow import db
 from grantflow.cli.common import INVALID, ProgrammeId, done, err, fail, lang
 from grantflow.i18n import t
@@ -88,7 +89,7 @@ def data_export(
             actor=actor(),
             language=lang(),
         )
-        await asyncio.to_thread(data_rights.write_atomically, out, archive)
+        await asyncio.to_thread(write_atomically, out, archive)
         return summary
 
     summary = _with_database(export)

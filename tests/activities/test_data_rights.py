@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from activities import data_rights
+from activities import data_rights, documents
+from activities.documents import write_atomically
 from activities.records import RecordActivities
 from grantflow.client import programme_handle
 from models.application import ApplicationForm
@@ -309,15 +310,15 @@ async def test_nothing_stored_is_said_so(settings, sessions):
 
 def test_the_archive_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     target = tmp_path / "out" / "export.zip"
-    data_rights.write_atomically(target, b"first")
+    write_atomically(target, b"first")
     assert target.read_bytes() == b"first"
 
     def broken(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data_rights.os, "replace", broken)
+    monkeypatch.setattr(documents.os, "replace", broken)
     with pytest.raises(OSError):
-        data_rights.write_atomically(target, b"second")
+        write_atomically(target, b"second")
     assert target.read_bytes() == b"first"
     assert [p.name for p in target.parent.iterdir()] == ["export.zip"]  # no temporary left
 
